@@ -1,0 +1,1 @@
+"""The ActionCable wire protocol over Jupyter's WebSocket: frames, channels and the connection handler."""

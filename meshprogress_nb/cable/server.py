@@ -1,0 +1,146 @@
+"""The cable's per-process state: open connections, their subscriptions, pings and backed-up sockets."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any, Protocol
+
+from tornado.ioloop import PeriodicCallback
+
+from ..backends import BackendUnavailable
+from ..config import MeshProgress
+from ..fanout import FanOut, Subscription, message_frame
+from ..hub import Identity, ProgressHub, encode
+from . import protocol
+from .channels import Channel, Rejected, channels
+
+log = logging.getLogger(__name__)
+
+
+class Connection(Protocol):
+    """What the server needs from a WebSocket connection."""
+
+    identity: Identity
+    subscriptions: dict[str, tuple[str, Subscription]]
+
+    def write_frame(self, frame: bytes) -> None: ...
+
+    def flush_pending(self) -> bool:
+        """Write frames held while the socket was backed up; True once none is left."""
+        ...
+
+
+class CableServer:
+    """Routes client commands to channels and keeps every connection pinged and drained."""
+
+    def __init__(self, hub: ProgressHub, fanout: FanOut, config: MeshProgress) -> None:
+        self.hub = hub
+        self.fanout = fanout
+        self.config = config
+        self.channels: dict[str, Channel] = channels(hub)
+        self.connections: set[Connection] = set()
+        self.congested: set[Connection] = set()
+        self._tasks: set[asyncio.Future[None]] = set()
+        self._pinger = PeriodicCallback(self._ping, config.ping_interval * 1000)
+        self._drainer = PeriodicCallback(self._drain, max(config.broadcast_interval, 0.02) * 1000)
+
+    def start(self) -> None:
+        self._pinger.start()
+        self._drainer.start()
+
+    def stop(self) -> None:
+        self._pinger.stop()
+        self._drainer.stop()
+
+    def _ping(self) -> None:
+        frame = protocol.ping(time.time())
+        for connection in tuple(self.connections):
+            connection.write_frame(frame)
+
+    def _drain(self) -> None:
+        for connection in tuple(self.congested):
+            if connection.flush_pending():
+                self.congested.discard(connection)
+
+    async def handle(self, connection: Connection, raw: str | bytes) -> None:
+        """One client frame. Protocol errors are logged and ignored, as ActionCable does."""
+        try:
+            command = protocol.parse_command(raw)
+        except protocol.ProtocolError as exc:
+            log.info("meshprogress cable: ignored a frame from %s: %s", connection.identity.name, exc)
+            return
+        if command.command == "subscribe":
+            await self._subscribe(connection, command.identifier)
+        elif command.command == "unsubscribe":
+            await self._unsubscribe(connection, command.identifier)
+        else:
+            await self._perform(connection, command.identifier, command.data or "")
+
+    async def _subscribe(self, connection: Connection, identifier: str) -> None:
+        if identifier in connection.subscriptions:
+            return  # already confirmed; clients may resend while waiting for the confirmation
+        if len(connection.subscriptions) >= self.config.max_subscriptions:
+            log.warning("meshprogress cable: %s hit the subscription limit", connection.identity.name)
+            connection.write_frame(protocol.reject(identifier))
+            return
+        try:
+            params = protocol.parse_identifier(identifier)
+            channel = self.channels.get(params["channel"])
+            if channel is None:
+                raise Rejected(f"unknown channel {params['channel'][:60]!r}")
+            resolved = await channel.current(connection.identity, params)
+            subscription = Subscription(connection, identifier)  # type: ignore[arg-type]
+            await self.fanout.add(resolved.stream, subscription)
+        except (protocol.ProtocolError, Rejected, BackendUnavailable) as exc:
+            log.info("meshprogress cable: rejected a subscription of %s: %s", connection.identity.name, exc)
+            connection.write_frame(protocol.reject(identifier))
+            return
+        connection.subscriptions[identifier] = (resolved.stream, subscription)
+        try:
+            # Read again now that the stream is subscribed: nothing published since can be missed.
+            current = (await channel.current(connection.identity, params)).payload
+        except (Rejected, BackendUnavailable):
+            current = resolved.payload
+        connection.write_frame(protocol.confirm(identifier))
+        self.transmit(connection, identifier, current)
+        subscription.activate(int(current["version"]))
+
+    async def _unsubscribe(self, connection: Connection, identifier: str) -> None:
+        entry = connection.subscriptions.pop(identifier, None)
+        if entry is not None:
+            await self.fanout.remove(*entry)
+
+    async def _perform(self, connection: Connection, identifier: str, data: str) -> None:
+        entry = connection.subscriptions.get(identifier)
+        if entry is None:
+            log.info("meshprogress cable: %s performed on an unknown subscription", connection.identity.name)
+            return
+        try:
+            request = protocol.parse_data(data)
+            params = protocol.parse_identifier(identifier)
+            payload = await self.channels[params["channel"]].perform(connection.identity, params, request["action"])
+        except (protocol.ProtocolError, Rejected, BackendUnavailable) as exc:
+            log.info("meshprogress cable: ignored an action of %s: %s", connection.identity.name, exc)
+            return
+        if payload is not None:
+            subscription = entry[1]
+            subscription.version = max(subscription.version, int(payload["version"]))
+            self.transmit(connection, identifier, payload)
+
+    def transmit(self, connection: Connection, identifier: str, payload: dict[str, Any]) -> None:
+        connection.write_frame(message_frame(identifier, encode(payload)))
+
+    def forget(self, connection: Connection) -> None:
+        """A connection closed: drop its subscriptions in the background (the handler is gone)."""
+        task = asyncio.ensure_future(self.closed(connection))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def closed(self, connection: Connection) -> None:
+        self.connections.discard(connection)
+        self.congested.discard(connection)
+        for stream, subscription in connection.subscriptions.values():
+            await self.fanout.remove(stream, subscription)
+        connection.subscriptions.clear()

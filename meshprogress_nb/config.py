@@ -1,0 +1,111 @@
+"""Every setting of the progress hub, in one traitlets ``Configurable``.
+
+``c.MeshProgress.redis_url = "redis://..."`` in ``jupyter_server_config.py`` works as for any Jupyter
+project; environment variables give defaults so a JupyterHub spawner can set them per user.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from jupyter_core.paths import jupyter_data_dir, jupyter_runtime_dir
+from traitlets import Bool, Float, Integer, List, Unicode, default
+from traitlets.config import Configurable
+
+
+class MeshProgress(Configurable):
+    """Settings of the meshprogress hub (server extension, cable and workers' callback API)."""
+
+    redis_url = Unicode(
+        help="Redis URL for shared state and fan-out (JupyterHub, many servers). Empty: embedded mode "
+        "(in-process broker, SQLite state). Default: $MESHPROGRESS_REDIS_URL.",
+    ).tag(config=True)
+
+    redis_prefix = Unicode(
+        "", help="Prefix of every Redis key and PubSub channel, to share one Redis with other applications."
+    ).tag(config=True)
+
+    database_path = Unicode(
+        help="SQLite file of the embedded store. Default: <jupyter data dir>/meshprogress/state.sqlite3.",
+    ).tag(config=True)
+
+    secret = Unicode(
+        help="Key that signs callback tokens. Every server sharing a Redis must share it. Default: "
+        "$MESHPROGRESS_SECRET, else a random key generated once and kept in the Jupyter runtime dir (0600).",
+    ).tag(config=True)
+
+    token_max_age = Integer(86400, help="Seconds a callback token stays valid.").tag(config=True)
+
+    broadcast_interval = Float(
+        0.1,
+        help="Least seconds between two progress frames of one stream to a subscriber (status changes "
+        "are always sent at once).",
+    ).tag(config=True)
+
+    stall_timeout = Float(
+        300.0, help="Seconds without a callback after which a processing or pending-but-started job is failed."
+    ).tag(config=True)
+
+    stall_check_interval = Float(10.0, help="Seconds between two sweeps for stalled jobs.").tag(config=True)
+
+    callback_base_url = Unicode(
+        help="Base URL workers use to reach this server (e.g. https://hub.example.org/user/alice/). "
+        "Default: derived from JupyterHub's environment, else from the server's own URL.",
+    ).tag(config=True)
+
+    read_users = List(Unicode(), help="Users who may read (watch) every job, besides each job's owner.").tag(
+        config=True
+    )
+
+    read_groups = List(Unicode(), help="JupyterHub groups whose members may read (watch) every job.").tag(config=True)
+
+    admin_users = List(Unicode(), help="Users who may read, cancel and retry every job.").tag(config=True)
+
+    max_body_bytes = Integer(64 * 1024, help="Largest callback or API request body, in bytes (413 above).").tag(
+        config=True
+    )
+
+    max_batch_size = Integer(10_000, help="Most sources one batch may hold.").tag(config=True)
+
+    ping_interval = Float(3.0, help="Seconds between ActionCable pings.").tag(config=True)
+
+    max_subscriptions = Integer(
+        1000, help="Most subscriptions one WebSocket connection may hold (subscribe floods are refused)."
+    ).tag(config=True)
+
+    max_frame_bytes = Integer(64 * 1024, help="Largest WebSocket frame a client may send.").tag(config=True)
+
+    log_callbacks = Bool(False, help="Log one line per accepted callback (noisy).").tag(config=True)
+
+    @default("redis_url")
+    def _redis_url_default(self) -> str:
+        return os.environ.get("MESHPROGRESS_REDIS_URL", "")
+
+    @default("database_path")
+    def _database_path_default(self) -> str:
+        return str(Path(jupyter_data_dir()) / "meshprogress" / "state.sqlite3")
+
+    @default("secret")
+    def _secret_default(self) -> str:
+        from_env = os.environ.get("MESHPROGRESS_SECRET")
+        if from_env:
+            return from_env
+        return _runtime_secret(Path(jupyter_runtime_dir()) / "meshprogress_secret")
+
+
+def _runtime_secret(path: Path) -> str:
+    """Read the key kept at ``path``, creating it (mode 0600) on first use so restarts keep tokens valid."""
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another server created it first: use theirs
+            return path.read_text().strip()
+        with os.fdopen(fd, "w") as f:
+            f.write(key)
+        return key

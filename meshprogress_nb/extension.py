@@ -1,0 +1,58 @@
+"""Wires the hub into a running Jupyter server: configuration, backend, routes and start-up."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from jupyter_server.utils import url_path_join
+
+from .backends import make_backend
+from .cable.connection import CableHandler
+from .cable.server import CableServer
+from .config import MeshProgress
+from .fanout import FanOut
+from .handlers import handlers
+from .hub import ProgressHub
+from .tokens import CallbackTokens
+
+SETTINGS_KEY = "meshprogress"
+
+
+def callback_base_url(config: MeshProgress, serverapp: Any) -> str:
+    """The URL workers post to: configured, else JupyterHub's public URL for this server, else our own."""
+    if config.callback_base_url:
+        return config.callback_base_url
+    prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX")
+    public = os.environ.get("JUPYTERHUB_PUBLIC_URL") or os.environ.get("JUPYTERHUB_EXTERNAL_URL")
+    if prefix and public:
+        return url_path_join(public.rstrip("/"), prefix)
+    return serverapp.connection_url
+
+
+def _load_jupyter_server_extension(serverapp: Any) -> None:
+    config = MeshProgress(parent=serverapp)
+    backend = make_backend(config)
+    tokens = CallbackTokens(config.secret, config.token_max_age)
+    hub = ProgressHub(config, backend, tokens, callback_url="")
+    fanout = FanOut(backend, config.broadcast_interval, hub.stream_payload)
+    cable = CableServer(hub, fanout, config)
+    base = url_path_join(serverapp.web_app.settings["base_url"], "meshprogress/")
+    routes: list[Any] = handlers(hub, base)
+    routes.append((base + "cable", CableHandler, {"cable": cable}))
+    serverapp.web_app.add_handlers(".*$", routes)
+    serverapp.web_app.settings[SETTINGS_KEY] = {"hub": hub, "cable": cable}
+    mode = (
+        f"Redis at {config.redis_url.rpartition('@')[2]}" if config.redis_url else f"embedded ({config.database_path})"
+    )
+    serverapp.log.info("meshprogress: hub at %s, state: %s", base, mode)
+
+
+async def _start_jupyter_server_extension(serverapp: Any) -> None:
+    parts = serverapp.web_app.settings[SETTINGS_KEY]
+    hub: ProgressHub = parts["hub"]
+    hub.callback_url = url_path_join(
+        callback_base_url(hub.config, serverapp), "meshprogress/api/v1/mesh_callbacks/progress"
+    )
+    await hub.start()
+    parts["cable"].start()
