@@ -11,7 +11,7 @@ import secrets
 from pathlib import Path
 
 from jupyter_core.paths import jupyter_data_dir, jupyter_runtime_dir
-from traitlets import Bool, Float, Integer, List, Unicode, default
+from traitlets import Bool, Float, Integer, List, TraitError, Unicode, default, validate
 from traitlets.config import Configurable
 
 
@@ -78,6 +78,12 @@ class MeshProgress(Configurable):
     max_frame_bytes = Integer(64 * 1024, help="Largest WebSocket frame a client may send.").tag(config=True)
 
     log_callbacks = Bool(False, help="Log one line per accepted callback (noisy).").tag(config=True)
+
+    @validate("secret")
+    def _check_secret(self, proposal: dict) -> str:
+        if len(proposal["value"]) < 16:
+            raise TraitError("MeshProgress.secret must be at least 16 characters")
+        return proposal["value"]
 
     @default("redis_url")
     def _redis_url_default(self) -> str:

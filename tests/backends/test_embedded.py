@@ -1,0 +1,41 @@
+"""Embedded mode: no set-up, and a restart (even a SIGKILL) loses no job."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from support.clients import Api, Cable
+from support.server import HubServer
+
+
+async def test_state_survives_a_sigkill_and_restart(tmp_path: Path) -> None:
+    server = HubServer(tmp_path).start()
+    api = Api(server.url, "alice-token")
+    try:
+        mesh = await api.create_mesh()
+        batch = await api.create_batch(["a.png", "b.png"])
+        await api.callback(mesh["callback"], mesh["job_id"], progress=45, message="halfway", seq=7)
+        member = batch["meshes"][0]
+        await api.callback(member["callback"], member["job_id"], status="completed")
+        server.kill()
+        server.start()
+        current = (await api.http.get(f"meshprogress/api/v1/meshes/{mesh['id']}")).json()
+        assert (current["status"], current["progress"], current["message"]) == ("processing", 45, "halfway")
+        restored = (await api.http.get(f"meshprogress/api/v1/batches/{batch['id']}")).json()
+        assert (restored["completed"], restored["pending"], restored["progress"]) == (1, 1, 50)
+        # Tokens issued before the restart still work (same secret), and seq dedupe survived too.
+        assert (await api.callback(mesh["callback"], mesh["job_id"], progress=99, seq=7)).json()["applied"] is False
+        assert (await api.callback(mesh["callback"], mesh["job_id"], progress=60, seq=8)).status_code == 202
+        cable = await Cable.connect(server.ws_url, "alice-token")
+        try:
+            await cable.next()
+            await cable.subscribe("MeshProgressChannel", mesh_id=mesh["id"])
+            await cable.next()
+            assert (await cable.next())["message"]["progress"] == 60
+        finally:
+            cable.close()
+        new = await api.create_mesh()
+        assert new["id"] > batch["mesh_ids"][-1]
+    finally:
+        await api.close()
+        server.stop()
