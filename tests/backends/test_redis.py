@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from support.clients import Api, Cable
 from support.server import HubServer
 

@@ -8,10 +8,9 @@ import time
 
 import httpx
 import pytest
-from tornado.httpclient import HTTPClientError
-
 from support.clients import CALLBACK, Api, Cable
 from support.server import HubServer
+from tornado.httpclient import HTTPClientError
 
 MESH = "MeshProgressChannel"
 BATCH = "BatchProgressChannel"
@@ -63,7 +62,10 @@ async def test_subscribe_transmits_current_state_then_updates(hub: HubServer, al
         assert await cable.next() == {"identifier": identifier, "type": "confirm_subscription"}
         first = (await cable.next())["message"]
         assert {k: first[k] for k in ("mesh_id", "status", "progress", "message")} == {
-            "mesh_id": mesh["id"], "status": "processing", "progress": 20, "message": "loading"
+            "mesh_id": mesh["id"],
+            "status": "processing",
+            "progress": 20,
+            "message": "loading",
         }
         assert set(first) >= {"updated_at", "estimated_remaining", "version"}
         await alice.callback(mesh["callback"], mesh["job_id"], progress=60, message="meshing")
@@ -99,8 +101,12 @@ async def test_bad_frames_are_ignored_and_the_connection_keeps_working(hub: HubS
     try:
         for raw in ["not json", "[]", '{"command": "explode", "identifier": "{}"}', '{"command": "subscribe"}']:
             await cable.connection.write_message(raw)
-        for identifier in ["not json", '{"channel": "NoSuchChannel"}', json.dumps({"channel": MESH, "mesh_id": "x"}),
-                           json.dumps({"channel": MESH, "mesh_id": [1]})]:
+        for identifier in [
+            "not json",
+            '{"channel": "NoSuchChannel"}',
+            json.dumps({"channel": MESH, "mesh_id": "x"}),
+            json.dumps({"channel": MESH, "mesh_id": [1]}),
+        ]:
             await cable.send({"command": "subscribe", "identifier": identifier})
             assert await cable.next() == {"identifier": identifier, "type": "reject_subscription"}
         await cable.send({"command": "message", "identifier": "{}", "data": "{}"})
@@ -146,7 +152,12 @@ async def test_batch_channel(hub: HubServer, alice: Api) -> None:
         assert (await cable.next())["type"] == "confirm_subscription"
         snapshot = (await cable.next())["message"]
         assert {k: snapshot[k] for k in ("batch_id", "total", "completed", "failed", "progress", "status")} == {
-            "batch_id": batch["id"], "total": 2, "completed": 0, "failed": 0, "progress": 0, "status": "pending"
+            "batch_id": batch["id"],
+            "total": 2,
+            "completed": 0,
+            "failed": 0,
+            "progress": 0,
+            "status": "pending",
         }
         assert "estimated_remaining" in snapshot
         for mesh in batch["meshes"]:
@@ -168,8 +179,11 @@ async def test_concurrent_callbacks_end_on_the_latest_version(hub: HubServer, al
         async with httpx.AsyncClient(base_url=hub.url, timeout=30) as worker:
 
             async def post(mesh: dict, progress: int) -> None:
-                await worker.post(CALLBACK, json={"job_id": mesh["job_id"], "progress": progress},
-                                  headers={"X-Callback-Token": mesh["callback"]["token"]})
+                await worker.post(
+                    CALLBACK,
+                    json={"job_id": mesh["job_id"], "progress": progress},
+                    headers={"X-Callback-Token": mesh["callback"]["token"]},
+                )
 
             await asyncio.gather(*(post(m, p) for p in range(1, 60) for m in meshes))
         stored = {}
@@ -196,8 +210,7 @@ async def test_a_burst_of_1000_callbacks_makes_few_frames_ending_on_the_final_st
         await cable.subscribe(MESH, mesh_id=mesh["id"])
         await cable.next(), await cable.next()
         started = time.monotonic()
-        async with httpx.AsyncClient(base_url=hub.url, timeout=30,
-                                     limits=httpx.Limits(max_connections=20)) as worker:
+        async with httpx.AsyncClient(base_url=hub.url, timeout=30, limits=httpx.Limits(max_connections=20)) as worker:
             headers = {"X-Callback-Token": mesh["callback"]["token"]}
 
             async def post(seq: int) -> None:
@@ -207,8 +220,9 @@ async def test_a_burst_of_1000_callbacks_makes_few_frames_ending_on_the_final_st
                 assert response.status_code == 202
 
             await asyncio.gather(*(post(seq) for seq in range(1, 1000)))
-            await worker.post(CALLBACK, json={"job_id": mesh["job_id"], "status": "completed", "seq": 1000},
-                              headers=headers)
+            await worker.post(
+                CALLBACK, json={"job_id": mesh["job_id"], "status": "completed", "seq": 1000}, headers=headers
+            )
         elapsed = time.monotonic() - started
         frames = await cable.messages_until(lambda m: m["status"] == "completed")
         assert frames[-1]["progress"] == 100
@@ -224,8 +238,9 @@ async def test_subscription_limit(hub: HubServer, alice: Api) -> None:
     cable = await connect(hub)
     try:
         for n in range(1005):
-            await cable.send({"command": "subscribe",
-                              "identifier": json.dumps({"channel": MESH, "mesh_id": mesh["id"], "n": n})})
+            await cable.send(
+                {"command": "subscribe", "identifier": json.dumps({"channel": MESH, "mesh_id": mesh["id"], "n": n})}
+            )
         kinds = [(await cable.next()).get("type", "message") for _ in range(1005 + 1000)]
         assert kinds.count("confirm_subscription") == 1000 and kinds.count("reject_subscription") == 5
     finally:
