@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import redis
 from hypothesis import HealthCheck, settings
+
 from support.clients import Api
 from support.server import REDIS_URL, HubServer
 

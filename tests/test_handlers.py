@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
+
 from support.clients import CALLBACK, Api
 from support.server import HubServer
 

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from support.clients import Api, Cable
 from support.server import HubServer
 

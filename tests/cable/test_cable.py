@@ -8,9 +8,10 @@ import time
 
 import httpx
 import pytest
+from tornado.httpclient import HTTPClientError
+
 from support.clients import CALLBACK, Api, Cable
 from support.server import HubServer
-from tornado.httpclient import HTTPClientError
 
 MESH = "MeshProgressChannel"
 BATCH = "BatchProgressChannel"
