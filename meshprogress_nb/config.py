@@ -11,7 +11,7 @@ import secrets
 from pathlib import Path
 
 from jupyter_core.paths import jupyter_data_dir, jupyter_runtime_dir
-from traitlets import Bool, Float, Integer, List, TraitError, Unicode, default, validate
+from traitlets import Enum, Float, Integer, List, TraitError, Unicode, default, validate
 from traitlets.config import Configurable
 
 
@@ -63,6 +63,12 @@ class MeshProgress(Configurable):
 
     admin_users = List(Unicode(), help="Users who may read, cancel and retry every job.").tag(config=True)
 
+    callback_rate_limit = Float(
+        20.0,
+        help="Most callback writes per second per job. Faster reports are merged into one pending report "
+        "(latest progress, message, seq) written at the job's next slot; status changes are written at once.",
+    ).tag(config=True)
+
     max_body_bytes = Integer(64 * 1024, help="Largest callback or API request body, in bytes (413 above).").tag(
         config=True
     )
@@ -77,7 +83,32 @@ class MeshProgress(Configurable):
 
     max_frame_bytes = Integer(64 * 1024, help="Largest WebSocket frame a client may send.").tag(config=True)
 
-    log_callbacks = Bool(False, help="Log one line per accepted callback (noisy).").tag(config=True)
+    dispatcher = Enum(
+        ["local", "dask", "none"],
+        default_value="local",
+        help="Who runs jobs created with dispatch=true: a local process pool, a Dask cluster, or nobody "
+        "(workers are started elsewhere, e.g. by a batch system with meshprogress-worker).",
+    ).tag(config=True)
+
+    pool_size = Integer(help="Worker processes of the local dispatcher. Default: cores - 1, at least 1.").tag(
+        config=True
+    )
+
+    dask_scheduler = Unicode(
+        help="Address of the Dask scheduler (tcp://host:8786) for dispatcher='dask'. Empty: a LocalCluster."
+    ).tag(config=True)
+
+    results_dir = Unicode(
+        help="Where dispatched jobs write their meshes. Default: <jupyter data dir>/meshprogress/results."
+    ).tag(config=True)
+
+    @default("pool_size")
+    def _pool_size_default(self) -> int:
+        return max(1, (os.cpu_count() or 2) - 1)
+
+    @default("results_dir")
+    def _results_dir_default(self) -> str:
+        return str(Path(jupyter_data_dir()) / "meshprogress" / "results")
 
     @validate("secret")
     def _check_secret(self, proposal: dict) -> str:

@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from . import state
 from .backends import Backend, MeshSpec
@@ -21,6 +22,7 @@ from .backends.base import batch_stream
 from .config import MeshProgress
 from .models import Batch, Mesh, Status, batch_payload, mesh_payload
 from .state import Conflict, Report
+from .throttle import CallbackThrottle
 from .tokens import CallbackTokens, InvalidToken
 
 log = logging.getLogger(__name__)
@@ -58,6 +60,7 @@ class ProgressHub:
         self.tokens = tokens
         self.callback_url = callback_url
         self.listeners: list[Callable[[str, Mesh], Any]] = []
+        self.throttle = CallbackThrottle(config.callback_rate_limit, self._apply_report)
         self._stall_task: asyncio.Task[None] | None = None
 
     # -- lifecycle -------------------------------------------------------------------------------------------
@@ -90,6 +93,11 @@ class ProgressHub:
     def callback_for(self, mesh: Mesh) -> dict[str, str]:
         """What a worker needs to report on ``mesh``'s current attempt."""
         return {"url": self.callback_url, "token": self.tokens.issue(mesh.id, mesh.job_id)}
+
+    def result_url(self, mesh: Mesh) -> str:
+        """The server-relative URL where the hub serves a dispatched job's mesh file."""
+        path = urlsplit(self.callback_url).path
+        return path.replace("mesh_callbacks/progress", f"meshes/{mesh.id}/result")
 
     async def create_mesh(
         self, who: Identity, source: str, name: str, params: dict[str, Any], dispatch: bool = True
@@ -189,6 +197,17 @@ class ProgressHub:
         mesh = await self.backend.get_mesh(claims.mesh_id)
         if mesh is None or mesh.job_id != job_id:
             raise InvalidToken
+        if report.seq is not None and report.seq <= mesh.last_seq:
+            return False
+        if mesh.status.terminal:
+            raise Conflict(mesh.status, f"Mesh {mesh.id} is already {mesh.status.value}")
+        admitted = self.throttle.admit((mesh.id, job_id), report)
+        if admitted is None:
+            return True  # merged into the job's pending report, written at its next slot
+        return await self._apply_report((mesh.id, job_id), admitted, first=mesh)
+
+    async def _apply_report(self, key: tuple[int, str], report: Report, first: Mesh | None = None) -> bool:
+        mesh_id, job_id = key
         applied = True
 
         def change(current: Mesh) -> Mesh | None:
@@ -199,7 +218,7 @@ class ProgressHub:
             applied = updated is not None
             return updated
 
-        mesh = await self._transition(mesh.id, change, first=mesh)
+        mesh = await self._transition(mesh_id, change, first=first)
         if applied and mesh.status.terminal:
             log.info("meshprogress: mesh %d %s", mesh.id, mesh.status.value)
             self._notify(mesh.status.value, mesh)
@@ -228,6 +247,7 @@ class ProgressHub:
     async def _sweep_forever(self) -> None:
         while True:
             await asyncio.sleep(self.config.stall_check_interval)
+            self.throttle.forget_idle(older_than=60.0)
             try:
                 await self.sweep_stalled()
             except Exception:

@@ -1,0 +1,56 @@
+"""The per-job write budget: floods are merged, the latest state is always written, status changes go at once."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import httpx
+
+from meshprogress_nb.models import Status
+from meshprogress_nb.state import Report
+from meshprogress_nb.throttle import CallbackThrottle, merge
+from support.clients import CALLBACK, Api
+from support.server import HubServer
+
+
+def test_merge_keeps_the_latest_of_each_field() -> None:
+    merged = merge(Report(progress=40, message="a", seq=3, result_url="/x"), Report(progress=30, seq=5))
+    assert (merged.progress, merged.message, merged.seq, merged.result_url) == (40, "a", 5, "/x")
+
+
+async def test_flood_is_merged_into_one_write_per_slot_and_status_changes_flush() -> None:
+    written: list[Report] = []
+
+    async def apply(key, report: Report) -> None:  # noqa: ANN001
+        written.append(report)
+
+    throttle = CallbackThrottle(rate=2, apply=apply)
+    key = (1, "job")
+    assert throttle.admit(key, Report(progress=1, seq=1)) is not None
+    for seq in range(2, 100):
+        assert throttle.admit(key, Report(progress=seq / 2, seq=seq)) is None
+    await asyncio.sleep(0.6)
+    assert [r.seq for r in written] == [99] and written[0].progress == 49.5
+    assert throttle.admit(key, Report(progress=60, seq=100)) is None
+    final = throttle.admit(key, Report(status=Status.COMPLETED, seq=101))
+    assert final is not None and final.progress == 60 and final.seq == 101
+    await asyncio.sleep(0.6)
+    assert len(written) == 1, "the merged pending report went out with the status change, not after it"
+
+
+async def test_a_flood_through_the_server_writes_a_bounded_number_of_versions(hub: HubServer, alice: Api) -> None:
+    mesh = await alice.create_mesh()
+    headers = {"X-Callback-Token": mesh["callback"]["token"]}
+    started = time.monotonic()
+    async with httpx.AsyncClient(base_url=hub.url, timeout=30, limits=httpx.Limits(max_connections=10)) as worker:
+        for seq in range(1, 301):
+            response = await worker.post(
+                CALLBACK, json={"job_id": mesh["job_id"], "progress": seq / 3, "seq": seq}, headers=headers
+            )
+            assert response.status_code == 202
+    elapsed = time.monotonic() - started
+    await asyncio.sleep(0.3)
+    stored = (await alice.http.get(f"meshprogress/api/v1/meshes/{mesh['id']}")).json()
+    assert stored["progress"] == 100, "the latest state was kept"
+    assert stored["version"] - mesh["version"] <= elapsed * 20 + 3, (stored["version"], elapsed)
