@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -11,6 +13,7 @@ import redis
 from hypothesis import HealthCheck, settings
 
 from support.clients import Api
+from support.node import CLIENT_DIR
 from support.server import REDIS_URL, HubServer
 
 # A shared 2-core machine: bound fuzzing by example count, never by wall-clock deadlines.
@@ -59,3 +62,13 @@ async def bob(hub: HubServer) -> AsyncIterator[Api]:
 @pytest.fixture
 def tmp_root(tmp_path: Path) -> Path:
     return tmp_path
+
+
+@pytest.fixture(scope="session")
+def node_client() -> Path:
+    """The @rails/actioncable client script, its npm dependencies installed."""
+    if shutil.which("node") is None or shutil.which("npm") is None:
+        pytest.fail("Node.js and npm are required for the @rails/actioncable client test")
+    if not (CLIENT_DIR / "node_modules" / "@rails" / "actioncable").exists():
+        subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=CLIENT_DIR, check=True, timeout=300)
+    return CLIENT_DIR / "client.mjs"

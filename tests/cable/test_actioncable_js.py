@@ -3,58 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import json
-import shutil
-import subprocess
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from support.clients import Api
+from support.node import start_consumer
 from support.server import HubServer
-
-CLIENT_DIR = Path(__file__).parent / "js"
-
-
-@pytest.fixture(scope="session")
-def node_client() -> Path:
-    if shutil.which("node") is None or shutil.which("npm") is None:
-        pytest.fail("Node.js and npm are required for the @rails/actioncable client test")
-    if not (CLIENT_DIR / "node_modules" / "@rails" / "actioncable").exists():
-        subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=CLIENT_DIR, check=True, timeout=300)
-    return CLIENT_DIR / "client.mjs"
-
-
-class NodeConsumer:
-    def __init__(self, process: asyncio.subprocess.Process) -> None:
-        self.process = process
-
-    async def command(self, line: str) -> None:
-        assert self.process.stdin is not None
-        self.process.stdin.write((line + "\n").encode())
-        await self.process.stdin.drain()
-
-    async def event(self, timeout: float = 15) -> dict[str, Any]:
-        assert self.process.stdout is not None
-        line = await asyncio.wait_for(self.process.stdout.readline(), timeout)
-        assert line, "the Node client exited"
-        return json.loads(line)
-
-    async def until(self, predicate, timeout: float = 15) -> dict[str, Any]:  # noqa: ANN001
-        while True:
-            event = await self.event(timeout)
-            if predicate(event):
-                return event
-
-
-async def start_consumer(client: Path, url: str) -> NodeConsumer:
-    process = await asyncio.create_subprocess_exec(
-        "node", str(client), url, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE
-    )
-    consumer = NodeConsumer(process)
-    assert (await consumer.event())["event"] == "ready"
-    return consumer
 
 
 async def test_official_client_subscribes_receives_performs_and_is_rejected(
