@@ -11,5 +11,17 @@ from typing import Any
 __version__ = "0.1.0"
 
 
+def connect(url: str | None = None, token: str | None = None):  # noqa: ANN201 - lazy import keeps startup light
+    """The hub of the running Jupyter server: ``jobs = connect(); jobs.submit("image.png")``."""
+    from .client import connect as _connect
+
+    return _connect(url, token)
+
+
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
+    """Where JupyterLab finds the prebuilt front end of the notebook widgets."""
+    return [{"src": "labextension", "dest": "meshprogress-nb"}]
+
+
 def _jupyter_server_extension_points() -> list[dict[str, Any]]:
     return [{"module": "meshprogress_nb.extension"}]

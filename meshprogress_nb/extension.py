@@ -11,6 +11,7 @@ from .backends import make_backend
 from .cable.connection import CableHandler
 from .cable.server import CableServer
 from .config import MeshProgress
+from .dispatch import Dispatch, make_dispatcher
 from .fanout import FanOut
 from .handlers import handlers
 from .hub import ProgressHub
@@ -41,7 +42,10 @@ def _load_jupyter_server_extension(serverapp: Any) -> None:
     routes: list[Any] = handlers(hub, base)
     routes.append((base + "cable", CableHandler, {"cable": cable}))
     serverapp.web_app.add_handlers(".*$", routes)
-    serverapp.web_app.settings[SETTINGS_KEY] = {"hub": hub, "cable": cable}
+    dispatcher = make_dispatcher(config)
+    if dispatcher is not None:
+        Dispatch(hub, dispatcher, serverapp.root_dir, config.results_dir)
+    serverapp.web_app.settings[SETTINGS_KEY] = {"hub": hub, "cable": cable, "dispatcher": dispatcher}
     mode = (
         f"Redis at {config.redis_url.rpartition('@')[2]}" if config.redis_url else f"embedded ({config.database_path})"
     )
@@ -55,4 +59,11 @@ async def _start_jupyter_server_extension(serverapp: Any) -> None:
         callback_base_url(hub.config, serverapp), "meshprogress/api/v1/mesh_callbacks/progress"
     )
     await hub.start()
+    if parts["dispatcher"] is not None:
+        await parts["dispatcher"].start()
     parts["cable"].start()
+    # Kernels inherit the server's environment: this is how meshprogress_nb.connect() finds its hub.
+    os.environ["MESHPROGRESS_SERVER_URL"] = serverapp.connection_url
+    token = getattr(serverapp.identity_provider, "token", "")
+    if token:
+        os.environ["MESHPROGRESS_SERVER_TOKEN"] = token

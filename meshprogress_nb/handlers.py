@@ -6,6 +6,7 @@ Every error leaves as ``{"error": ...}`` with its status; nothing the client sen
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from jupyter_server.base.handlers import APIHandler
@@ -13,6 +14,7 @@ from tornado import web
 
 from .backends import BackendUnavailable
 from .callbacks import InvalidInput, parse_body, parse_callback
+from .dispatch import find_result
 from .hub import Forbidden, Identity, NotFound, ProgressHub
 from .identity import identity_of
 from .models import Status, batch_record, mesh_record
@@ -80,7 +82,7 @@ class JobsHandler(ErrorsMixin, APIHandler):
 
     @property
     def who(self) -> Identity:
-        identity = identity_of(self.current_user)
+        identity = identity_of(self.current_user, self.identity_provider)
         if identity is None:
             raise web.HTTPError(403, "Not authenticated")
         return identity
@@ -124,6 +126,25 @@ class MeshActionHandler(JobsHandler):
         else:
             mesh = await self.hub.retry(self.who, int(mesh_id))
             self.reply(200, {**mesh_record(mesh), "callback": self.hub.callback_for(mesh)})
+
+
+class MeshResultHandler(JobsHandler):
+    """The mesh file a dispatched job wrote, for those who may read the job."""
+
+    @web.authenticated
+    async def get(self, mesh_id: str) -> None:
+        mesh = await self.hub.mesh_for(self.who, int(mesh_id))
+        path = find_result(Path(self.hub.config.results_dir), mesh)
+        if path is None:
+            raise NotFound(f"Mesh {mesh_id} has no result file")
+        filename = f"{Path(mesh.name).stem or 'mesh'}-{mesh.id}{path.suffix}"
+        self.set_header("Content-Type", "application/octet-stream")
+        self.set_header("Content-Disposition", f'attachment; filename="{_header_safe(filename)}"')
+        with path.open("rb") as f:
+            while chunk := f.read(1 << 20):
+                self.write(chunk)
+                await self.flush()
+        self.finish()
 
 
 class BatchesHandler(JobsHandler):
@@ -220,6 +241,10 @@ def _dispatch_flag(value: Any) -> bool:
     return value
 
 
+def _header_safe(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+
+
 def handlers(hub: ProgressHub, base: str) -> list[tuple[str, type, dict[str, Any]]]:
     """The routes, under ``base`` (the server's base_url joined with ``meshprogress/``)."""
     api = base + "api/v1/"
@@ -228,6 +253,7 @@ def handlers(hub: ProgressHub, base: str) -> list[tuple[str, type, dict[str, Any
         (api + "meshes", MeshesHandler, args),
         (api + r"meshes/(\d{1,18})", MeshHandler, args),
         (api + r"meshes/(\d{1,18})/(cancel|retry)", MeshActionHandler, args),
+        (api + r"meshes/(\d{1,18})/result", MeshResultHandler, args),
         (api + "batches", BatchesHandler, args),
         (api + r"batches/(\d{1,18})", BatchHandler, args),
         (api + r"batches/(\d{1,18})/(cancel|retry)", BatchActionHandler, args),

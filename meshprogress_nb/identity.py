@@ -2,18 +2,35 @@
 
 from __future__ import annotations
 
+import getpass
 from typing import Any
+
+from jupyter_server.auth.identity import IdentityProvider, PasswordIdentityProvider
 
 from .hub import Identity
 
+SINGLE_USER_PROVIDERS = (IdentityProvider, PasswordIdentityProvider)
 
-def identity_of(user: Any) -> Identity | None:
+
+def local_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "jupyter"
+
+
+def identity_of(user: Any, provider: Any = None) -> Identity | None:
     """The identity of jupyter-server's ``current_user`` (None when unauthenticated).
 
-    Under JupyterHub the user model carries the hub's groups, which ``c.MeshProgress.read_groups`` can grant.
+    A plain Jupyter server (its built-in token/password providers) has one owner but names each token-authenticated
+    client a fresh anonymous user: all of them are that owner, so the kernel's REST calls and the browser's cable
+    see the same jobs. Providers with real identities (JupyterHub's, or any custom one) are taken at their word;
+    under JupyterHub the user model carries the hub's groups, which ``c.MeshProgress.read_groups`` can grant.
     """
     if user is None:
         return None
+    if provider is not None and type(provider) in SINGLE_USER_PROVIDERS:
+        return Identity(name=local_user())
     name = getattr(user, "username", None) or getattr(user, "name", None)
     if not name:
         return None

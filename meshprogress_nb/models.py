@@ -60,7 +60,6 @@ class Mesh:
     started_at: float | None = None
     updated_at: float = field(default_factory=time.time)
     result_url: str | None = None
-    result_path: str | None = None
     version: int = 1
     attempt: int = 1
     last_seq: int = -1

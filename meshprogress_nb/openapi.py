@@ -193,6 +193,20 @@ def openapi_document() -> dict[str, Any]:
                 }
                 for action in ("cancel", "retry")
             },
+            "/meshes/{mesh_id}/result": {
+                "get": {
+                    "summary": "The mesh file a dispatched job wrote",
+                    "parameters": [mesh_id],
+                    "responses": {
+                        "200": {
+                            "description": "The mesh (PLY, STL or OBJ)",
+                            "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+                        },
+                        "404": _error("Not found, or no result file"),
+                        **AUTH_ERRORS,
+                    },
+                }
+            },
             "/batches": {
                 "get": {
                     "summary": "The user's batches, newest first",

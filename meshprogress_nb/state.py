@@ -85,7 +85,6 @@ def retry(mesh: Mesh, job_id: str, now: float) -> Mesh:
         message="Queued for retry",
         started_at=None,
         result_url=None,
-        result_path=None,
         last_seq=-1,
         updated_at=now,
         version=mesh.version + 1,

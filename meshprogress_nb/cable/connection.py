@@ -41,7 +41,7 @@ class CableHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):  # type: i
         await super().get(*args, **kwargs)
 
     def open(self, *args: Any, **kwargs: Any) -> None:
-        identity = identity_of(self.current_user)
+        identity = identity_of(self.current_user, self.identity_provider)
         if identity is None:
             self.write_frame(protocol.disconnect("unauthorized", reconnect=False))
             self.close()

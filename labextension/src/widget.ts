@@ -1,0 +1,536 @@
+/**
+ * The models and views of `ProgressWidget` and `BatchProgressWidget`.
+ *
+ * Each view subscribes to the hub's cable itself, so updates render while the kernel is busy. An accepted
+ * payload is set on the model and saved, which mirrors it to Python (`w.progress`, `w.status`) and to any
+ * other view of the same model; the version check makes a payload seen by two views apply once. Drawing
+ * reads the model only, once per animation frame, and writes text with `textContent` (worker messages are
+ * untrusted).
+ */
+
+import { DOMWidgetModel, DOMWidgetView, ISerializers } from '@jupyter-widgets/base';
+
+import { basePath, getBatch, postAction } from './api';
+import { ChannelWatcher, sharedCable } from './cable';
+import {
+  batchMemberIds,
+  batchPatch,
+  BatchState,
+  batchView,
+  formatPercent,
+  meshPatch,
+  MeshState,
+  MeshTable,
+  meshView,
+  ProgressDisplay,
+  statusLabel
+} from './logic';
+import { MODULE_NAME, MODULE_VERSION } from './version';
+
+/** Members of a batch listed and subscribed to individually; the counts always cover all of them. */
+export const MEMBER_LIMIT = 100;
+/** Least time between two syncs of a batch's per-mesh list to Python, in milliseconds. */
+const MEMBER_SYNC_MS = 500;
+
+const COMMON_DEFAULTS = {
+  _model_module: MODULE_NAME,
+  _model_module_version: MODULE_VERSION,
+  _view_module: MODULE_NAME,
+  _view_module_version: MODULE_VERSION,
+  name: '',
+  status: '',
+  progress: 0,
+  estimated_remaining: null,
+  updated_at: null,
+  version: 0,
+  connected: false,
+  error: ''
+};
+
+export class ProgressModel extends DOMWidgetModel {
+  defaults(): Record<string, unknown> {
+    return {
+      ...super.defaults(),
+      ...COMMON_DEFAULTS,
+      _model_name: ProgressModel.model_name,
+      _view_name: ProgressModel.view_name,
+      mesh_id: null,
+      message: '',
+      result_url: null,
+      batch_id: null
+    };
+  }
+
+  static serializers: ISerializers = { ...DOMWidgetModel.serializers };
+  static model_name = 'ProgressModel';
+  static model_module = MODULE_NAME;
+  static model_module_version = MODULE_VERSION;
+  static view_name = 'ProgressView';
+  static view_module = MODULE_NAME;
+  static view_module_version = MODULE_VERSION;
+}
+
+export class BatchProgressModel extends DOMWidgetModel {
+  defaults(): Record<string, unknown> {
+    return {
+      ...super.defaults(),
+      ...COMMON_DEFAULTS,
+      _model_name: BatchProgressModel.model_name,
+      _view_name: BatchProgressModel.view_name,
+      batch_id: null,
+      total: 0,
+      completed: 0,
+      failed: 0,
+      cancelled: 0,
+      processing: 0,
+      pending: 0,
+      meshes: []
+    };
+  }
+
+  static serializers: ISerializers = { ...DOMWidgetModel.serializers };
+  static model_name = 'BatchProgressModel';
+  static model_module = MODULE_NAME;
+  static model_module_version = MODULE_VERSION;
+  static view_name = 'BatchProgressView';
+  static view_module = MODULE_NAME;
+  static view_module_version = MODULE_VERSION;
+}
+
+/** Runs `flush` at most once per animation frame, however often it is asked. */
+class FrameScheduler {
+  private handle: number | null = null;
+
+  constructor(private readonly flush: () => void) {}
+
+  schedule(): void {
+    if (this.handle === null) {
+      this.handle = requestAnimationFrame(() => {
+        this.handle = null;
+        this.flush();
+      });
+    }
+  }
+
+  cancel(): void {
+    if (this.handle !== null) {
+      cancelAnimationFrame(this.handle);
+      this.handle = null;
+    }
+  }
+}
+
+function element<K extends keyof HTMLElementTagNameMap>(
+  parent: HTMLElement,
+  tag: K,
+  className: string,
+  attributes: Record<string, string> = {}
+): HTMLElementTagNameMap[K] {
+  const node = document.createElement(tag);
+  node.className = className;
+  for (const [name, value] of Object.entries(attributes)) {
+    node.setAttribute(name, value);
+  }
+  parent.appendChild(node);
+  return node;
+}
+
+function setText(node: HTMLElement, value: string): void {
+  if (node.textContent !== value) {
+    node.textContent = value;
+  }
+}
+
+function setAttribute(node: HTMLElement, name: string, value: string): void {
+  if (node.getAttribute(name) !== value) {
+    node.setAttribute(name, value);
+  }
+}
+
+interface Parts {
+  title: HTMLElement;
+  dot: HTMLElement;
+  bar: HTMLElement;
+  fill: HTMLElement;
+  percent: HTMLElement;
+  status: HTMLElement;
+  eta: HTMLElement;
+  cancel: HTMLButtonElement;
+  retry: HTMLButtonElement;
+  actions: HTMLElement;
+  error: HTMLElement;
+  announce: HTMLElement;
+}
+
+/** What the mesh and batch views share: the skeleton, the subscription life cycle, drawing, actions. */
+abstract class HubView<V extends ProgressDisplay & { title: string }> extends DOMWidgetView {
+  protected parts!: Parts;
+  protected readonly frame = new FrameScheduler(() => this.draw());
+  private stopWatching: Array<() => void> = [];
+  private busy = false;
+  private drawnState = '';
+  private drawnStatus = '';
+
+  /** The trait holding the subscribed id, the REST collection and the cable channel. */
+  protected abstract readonly idKey: 'mesh_id' | 'batch_id';
+  protected abstract readonly restCollection: 'meshes' | 'batches';
+  protected abstract readonly channel: string;
+
+  /** Apply a payload or REST record to the model if it is newer; true when it was. */
+  protected abstract apply(payload: unknown): boolean;
+  protected abstract viewState(): V;
+
+  render(): void {
+    this.el.classList.add('mp-Progress');
+    const header = element(this.el, 'div', 'mp-Progress-header');
+    const title = element(header, 'span', 'mp-Progress-title');
+    const dot = element(header, 'span', 'mp-Progress-dot', { role: 'img' });
+    const bar = element(this.el, 'div', 'mp-Progress-track', {
+      role: 'progressbar',
+      'aria-valuemin': '0',
+      'aria-valuemax': '100',
+      'aria-valuenow': '0'
+    });
+    const fill = element(bar, 'div', 'mp-Progress-fill');
+    const info = element(this.el, 'div', 'mp-Progress-info');
+    const percent = element(info, 'span', 'mp-Progress-percent');
+    const status = element(info, 'span', 'mp-Progress-status');
+    const eta = element(info, 'span', 'mp-Progress-eta');
+    const actions = element(this.el, 'div', 'mp-Progress-actions');
+    const cancel = element(actions, 'button', 'mp-Progress-button mp-Progress-cancel', { type: 'button' });
+    cancel.textContent = 'Cancel';
+    const retry = element(actions, 'button', 'mp-Progress-button mp-Progress-retry', { type: 'button' });
+    retry.textContent = 'Retry';
+    const error = element(this.el, 'div', 'mp-Progress-error');
+    // Status changes only (not every message), so screen readers are not flooded.
+    const announce = element(this.el, 'span', 'mp-Progress-announce', { role: 'status', 'aria-live': 'polite' });
+    this.parts = { title, dot, bar, fill, percent, status, eta, cancel, retry, actions, error, announce };
+    this.renderExtra();
+
+    cancel.addEventListener('click', () => void this.act('cancel'));
+    retry.addEventListener('click', () => void this.act('retry'));
+    this.listenTo(this.model, 'change', () => this.frame.schedule());
+    this.listenTo(this.model, `change:${this.idKey}`, () => this.restart());
+    this.start();
+    this.frame.schedule();
+  }
+
+  remove(): void {
+    this.stop();
+    this.frame.cancel();
+    super.remove();
+  }
+
+  /** Extra elements of a subclass, created once after the common skeleton. */
+  protected renderExtra(): void {
+    // Nothing by default.
+  }
+
+  /** Extra DOM writes of a subclass, inside the frame. */
+  protected drawExtra(_view: V): void {
+    // Nothing by default.
+  }
+
+  protected subjectId(): number | null {
+    const id = this.model.get(this.idKey);
+    return typeof id === 'number' ? id : null;
+  }
+
+  /** Watch a channel until the view stops or its id changes. */
+  protected watch(params: { channel: string; [key: string]: unknown }, watcher: ChannelWatcher): void {
+    this.stopWatching.push(sharedCable().watch(params, watcher));
+  }
+
+  protected save(attributes: Record<string, unknown>): void {
+    this.model.set(attributes);
+    this.model.save_changes();
+  }
+
+  protected start(): void {
+    const id = this.subjectId();
+    if (id === null) {
+      return;
+    }
+    this.watch(
+      { channel: this.channel, [this.idKey]: id },
+      {
+        received: payload => {
+          this.apply(payload);
+        },
+        connected: () => this.save({ connected: true }),
+        disconnected: willReconnect =>
+          this.save(willReconnect ? { connected: false } : { connected: false, error: 'The hub closed the connection' }),
+        rejected: () => this.save({ connected: false, error: `No ${this.idKey.replace('_id', '')} ${id}, or not yours to watch` })
+      }
+    );
+  }
+
+  protected stop(): void {
+    for (const stop of this.stopWatching.splice(0)) {
+      stop();
+    }
+  }
+
+  /** The id changed (from Python): forget the old stream's state and watch the new one. */
+  protected restart(): void {
+    this.stop();
+    this.save({ ...this.resetState(), connected: false, error: '' });
+    this.start();
+  }
+
+  /** The attributes of a view that has seen no payload of its id yet. */
+  protected resetState(): Record<string, unknown> {
+    return { version: 0, status: '', progress: 0, estimated_remaining: null, updated_at: null, name: '' };
+  }
+
+  private async act(action: 'cancel' | 'retry'): Promise<void> {
+    const id = this.subjectId();
+    if (id === null || this.busy) {
+      return;
+    }
+    this.busy = true;
+    this.save({ error: '' });
+    this.frame.schedule();
+    const result = await postAction(this.restCollection, id, action);
+    this.busy = false;
+    if (result.ok) {
+      this.apply(result.record);
+    } else {
+      this.save({ error: result.error });
+    }
+    this.frame.schedule();
+  }
+
+  private draw(): void {
+    const view = this.viewState();
+    const { parts } = this;
+    if (view.stateClass !== this.drawnState) {
+      if (this.drawnState) {
+        this.el.classList.remove(this.drawnState);
+      }
+      this.el.classList.add(view.stateClass);
+      this.drawnState = view.stateClass;
+      this.el.dataset.status = view.status || 'unknown';
+    }
+    const connected = this.model.get('connected') === true;
+    this.el.classList.toggle('mp-mod-connected', connected);
+    setAttribute(parts.dot, 'aria-label', connected ? 'Live' : 'Disconnected');
+    setAttribute(parts.dot, 'title', connected ? 'Live updates connected' : 'Disconnected from the hub');
+
+    setText(parts.title, view.title);
+    const width = `${view.percent}%`;
+    if (parts.fill.style.width !== width) {
+      parts.fill.style.width = width;
+    }
+    setAttribute(parts.bar, 'aria-valuenow', String(Math.round(view.percent * 10) / 10));
+    setAttribute(parts.bar, 'aria-valuetext', `${view.percentText}, ${statusLabel(view.status)}`);
+    setAttribute(parts.bar, 'aria-label', `${view.title} progress`);
+    setText(parts.percent, view.percentText);
+    setText(parts.status, view.statusText);
+    setText(parts.eta, view.etaText);
+    parts.eta.hidden = view.etaText === '';
+    parts.cancel.hidden = !view.canCancel;
+    parts.retry.hidden = !view.canRetry;
+    parts.cancel.disabled = this.busy;
+    parts.retry.disabled = this.busy;
+    const error = String(this.model.get('error') ?? '');
+    setText(parts.error, error);
+    parts.error.hidden = error === '';
+    // Announce changes, not the first status a view learns.
+    if (this.drawnStatus && view.status && this.drawnStatus !== view.status) {
+      setText(parts.announce, `${view.title}: ${statusLabel(view.status)}`);
+    }
+    this.drawnStatus = view.status;
+    this.drawExtra(view);
+  }
+}
+
+export class ProgressView extends HubView<ReturnType<typeof meshView>> {
+  protected readonly idKey = 'mesh_id';
+  protected readonly restCollection = 'meshes';
+  protected readonly channel = 'MeshProgressChannel';
+  private result!: HTMLAnchorElement;
+  private readonly serverPath = basePath();
+
+  protected renderExtra(): void {
+    this.result = element(this.parts.actions, 'a', 'mp-Progress-result', { target: '_blank', rel: 'noopener noreferrer' });
+    this.result.textContent = 'Open result';
+  }
+
+  protected apply(payload: unknown): boolean {
+    const patch = meshPatch({ id: this.subjectId(), version: Number(this.model.get('version')) || 0 }, payload);
+    if (patch === null) {
+      return false;
+    }
+    this.save({ ...patch });
+    return true;
+  }
+
+  protected resetState(): Record<string, unknown> {
+    return { ...super.resetState(), message: '', result_url: null, batch_id: null };
+  }
+
+  protected viewState(): ReturnType<typeof meshView> {
+    return meshView(this.model.attributes as unknown as MeshState, this.serverPath);
+  }
+
+  protected drawExtra(view: ReturnType<typeof meshView>): void {
+    const href = view.resultHref;
+    if (href === null) {
+      this.result.hidden = true;
+      this.result.removeAttribute('href');
+    } else {
+      this.result.hidden = false;
+      setAttribute(this.result, 'href', href);
+    }
+  }
+}
+
+export class BatchProgressView extends HubView<ReturnType<typeof batchView>> {
+  protected readonly idKey = 'batch_id';
+  protected readonly restCollection = 'batches';
+  protected readonly channel = 'BatchProgressChannel';
+  private readonly table = new MeshTable();
+  private counts!: HTMLElement;
+  private list!: HTMLElement;
+  private more!: HTMLElement;
+  private rows = new Map<number, { item: HTMLElement; name: HTMLElement; status: HTMLElement; percent: HTMLElement; fill: HTMLElement }>();
+  private generation = 0;
+  private hiddenMembers = 0;
+  private syncTimer: number | null = null;
+  private lastSync = 0;
+
+  protected renderExtra(): void {
+    this.counts = element(this.el, 'div', 'mp-Progress-counts');
+    this.el.insertBefore(this.counts, this.parts.actions);
+    this.list = element(this.el, 'ul', 'mp-Progress-members', { 'aria-label': 'Meshes in this batch' });
+    this.more = element(this.el, 'div', 'mp-Progress-more');
+  }
+
+  protected apply(payload: unknown): boolean {
+    const patch = batchPatch({ id: this.subjectId(), version: Number(this.model.get('version')) || 0 }, payload);
+    if (patch === null) {
+      return false;
+    }
+    this.save({ ...patch });
+    return true;
+  }
+
+  protected resetState(): Record<string, unknown> {
+    return {
+      ...super.resetState(),
+      total: 0,
+      completed: 0,
+      failed: 0,
+      cancelled: 0,
+      processing: 0,
+      pending: 0,
+      meshes: []
+    };
+  }
+
+  protected start(): void {
+    super.start();
+    const id = this.subjectId();
+    const generation = ++this.generation;
+    this.table.reset([]);
+    this.hiddenMembers = 0;
+    if (id !== null) {
+      void this.watchMembers(id, generation);
+    }
+  }
+
+  protected stop(): void {
+    super.stop();
+    this.generation++;
+    if (this.syncTimer !== null) {
+      window.clearTimeout(this.syncTimer);
+      this.syncTimer = null;
+    }
+  }
+
+  /** Fetch the members and watch each one's mesh channel for the per-mesh list. */
+  private async watchMembers(id: number, generation: number): Promise<void> {
+    const result = await getBatch(id);
+    if (generation !== this.generation) {
+      return;
+    }
+    if (!result.ok) {
+      this.save({ error: result.error });
+      return;
+    }
+    this.apply(result.record);
+    const ids = batchMemberIds(result.record);
+    this.hiddenMembers = Math.max(0, ids.length - MEMBER_LIMIT);
+    this.table.reset(ids.slice(0, MEMBER_LIMIT));
+    for (const meshId of ids.slice(0, MEMBER_LIMIT)) {
+      this.watch(
+        { channel: 'MeshProgressChannel', mesh_id: meshId },
+        {
+          received: payload => {
+            if (this.table.apply(payload)) {
+              this.memberChanged();
+            }
+          },
+          connected: () => undefined,
+          disconnected: () => undefined,
+          rejected: () => undefined
+        }
+      );
+    }
+    this.memberChanged();
+  }
+
+  private memberChanged(): void {
+    this.frame.schedule();
+    if (this.syncTimer === null) {
+      const wait = Math.max(0, this.lastSync + MEMBER_SYNC_MS - Date.now());
+      this.syncTimer = window.setTimeout(() => {
+        this.syncTimer = null;
+        this.lastSync = Date.now();
+        this.save({ meshes: this.table.entries() });
+      }, wait);
+    }
+  }
+
+  protected viewState(): ReturnType<typeof batchView> {
+    return batchView(this.model.attributes as unknown as BatchState);
+  }
+
+  protected drawExtra(view: ReturnType<typeof batchView>): void {
+    setText(this.counts, view.countsText);
+    const entries = this.table.entries();
+    const seen = new Set<number>();
+    for (const entry of entries) {
+      seen.add(entry.mesh_id);
+      let row = this.rows.get(entry.mesh_id);
+      if (row === undefined) {
+        const item = element(this.list, 'li', 'mp-Progress-member');
+        const name = element(item, 'span', 'mp-Progress-memberName');
+        const track = element(item, 'span', 'mp-Progress-memberTrack', { 'aria-hidden': 'true' });
+        const fill = element(track, 'span', 'mp-Progress-memberFill');
+        const percent = element(item, 'span', 'mp-Progress-memberPercent');
+        const status = element(item, 'span', 'mp-Progress-memberStatus');
+        row = { item, name, status, percent, fill };
+        this.rows.set(entry.mesh_id, row);
+      }
+      setText(row.name, entry.name || `Mesh ${entry.mesh_id}`);
+      setText(row.status, entry.message && entry.status === 'failed' ? `Failed: ${entry.message}` : statusLabel(entry.status));
+      setText(row.percent, formatPercent(entry.status === 'completed' ? 100 : entry.progress));
+      const width = `${entry.status === 'completed' ? 100 : entry.progress}%`;
+      if (row.fill.style.width !== width) {
+        row.fill.style.width = width;
+      }
+      setAttribute(row.item, 'data-status', entry.status || 'unknown');
+    }
+    for (const [meshId, row] of this.rows) {
+      if (!seen.has(meshId)) {
+        row.item.remove();
+        this.rows.delete(meshId);
+      }
+    }
+    this.list.hidden = entries.length === 0;
+    setText(this.more, this.hiddenMembers > 0 ? `and ${this.hiddenMembers} more meshes (counted above, not listed)` : '');
+    this.more.hidden = this.hiddenMembers === 0;
+  }
+}
