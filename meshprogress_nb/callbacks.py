@@ -103,7 +103,7 @@ def _status(value: Any) -> Status | None:
 def _seq(value: Any, from_form: bool) -> int | None:
     if value is None or (from_form and value == ""):
         return None
-    if from_form and isinstance(value, str) and value.isdigit():
+    if from_form and isinstance(value, str) and value.isascii() and value.isdigit():
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**53:
         raise InvalidInput(422, "seq must be a non-negative integer", "seq")

@@ -113,7 +113,7 @@ class MeshesHandler(JobsHandler):
 class MeshHandler(JobsHandler):
     @web.authenticated
     async def get(self, mesh_id: str) -> None:
-        mesh = await self.hub.mesh_for(self.who, int(mesh_id))
+        mesh = await self.hub.mesh_for(self.who, _id(mesh_id, "Mesh"))
         self.reply(200, mesh_record(mesh))
 
 
@@ -121,10 +121,10 @@ class MeshActionHandler(JobsHandler):
     @web.authenticated
     async def post(self, mesh_id: str, action: str) -> None:
         if action == "cancel":
-            mesh = await self.hub.cancel(self.who, int(mesh_id))
+            mesh = await self.hub.cancel(self.who, _id(mesh_id, "Mesh"))
             self.reply(200, mesh_record(mesh))
         else:
-            mesh = await self.hub.retry(self.who, int(mesh_id))
+            mesh = await self.hub.retry(self.who, _id(mesh_id, "Mesh"))
             self.reply(200, {**mesh_record(mesh), "callback": self.hub.callback_for(mesh)})
 
 
@@ -133,7 +133,7 @@ class MeshResultHandler(JobsHandler):
 
     @web.authenticated
     async def get(self, mesh_id: str) -> None:
-        mesh = await self.hub.mesh_for(self.who, int(mesh_id))
+        mesh = await self.hub.mesh_for(self.who, _id(mesh_id, "Mesh"))
         path = find_result(Path(self.hub.config.results_dir), mesh)
         if path is None:
             raise NotFound(f"Mesh {mesh_id} has no result file")
@@ -174,7 +174,7 @@ class BatchesHandler(JobsHandler):
 class BatchHandler(JobsHandler):
     @web.authenticated
     async def get(self, batch_id: str) -> None:
-        batch = await self.hub.batch_for(self.who, int(batch_id))
+        batch = await self.hub.batch_for(self.who, _id(batch_id, "Batch"))
         self.reply(200, batch_record(batch))
 
 
@@ -182,9 +182,9 @@ class BatchActionHandler(JobsHandler):
     @web.authenticated
     async def post(self, batch_id: str, action: str) -> None:
         if action == "cancel":
-            batch = await self.hub.cancel_batch(self.who, int(batch_id))
+            batch = await self.hub.cancel_batch(self.who, _id(batch_id, "Batch"))
         else:
-            batch = await self.hub.retry_batch(self.who, int(batch_id))
+            batch = await self.hub.retry_batch(self.who, _id(batch_id, "Batch"))
         self.reply(200, batch_record(batch))
 
 
@@ -209,6 +209,26 @@ class OpenAPIHandler(ErrorsMixin, APIHandler):
     @web.authenticated
     def get(self) -> None:
         self.reply(200, openapi_document())
+
+
+class NotFoundHandler(ErrorsMixin, web.RequestHandler):
+    """Anything else under the API prefix: a JSON 404, not the server's HTML page."""
+
+    def initialize(self, hub: ProgressHub) -> None:
+        self.hub = hub
+
+    def check_xsrf_cookie(self) -> None:
+        """Nothing here acts on the request."""
+
+    def prepare(self) -> None:
+        raise web.HTTPError(404, "No such API route")
+
+
+def _id(value: str, kind: str) -> int:
+    """A path id; anything but a positive integer names nothing (404, like an unknown id)."""
+    if not (value.isascii() and value.isdigit()) or len(value) > 18 or int(value) == 0:
+        raise NotFound(f"{kind} {value[:40]} not found")
+    return int(value)
 
 
 def _source(value: Any, field: str) -> str:
@@ -251,12 +271,13 @@ def handlers(hub: ProgressHub, base: str) -> list[tuple[str, type, dict[str, Any
     args = {"hub": hub}
     return [
         (api + "meshes", MeshesHandler, args),
-        (api + r"meshes/(\d{1,18})", MeshHandler, args),
-        (api + r"meshes/(\d{1,18})/(cancel|retry)", MeshActionHandler, args),
-        (api + r"meshes/(\d{1,18})/result", MeshResultHandler, args),
+        (api + r"meshes/([^/]+)", MeshHandler, args),
+        (api + r"meshes/([^/]+)/(cancel|retry)", MeshActionHandler, args),
+        (api + r"meshes/([^/]+)/result", MeshResultHandler, args),
         (api + "batches", BatchesHandler, args),
-        (api + r"batches/(\d{1,18})", BatchHandler, args),
-        (api + r"batches/(\d{1,18})/(cancel|retry)", BatchActionHandler, args),
+        (api + r"batches/([^/]+)", BatchHandler, args),
+        (api + r"batches/([^/]+)/(cancel|retry)", BatchActionHandler, args),
         (api + "mesh_callbacks/progress", CallbackHandler, args),
         (api + "openapi.json", OpenAPIHandler, {}),
+        (api + ".*", NotFoundHandler, args),
     ]

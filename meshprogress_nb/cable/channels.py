@@ -80,7 +80,7 @@ def channels(hub: ProgressHub) -> dict[str, Channel]:
 
 def _object_id(value: Any) -> int:
     """Ids arrive as JSON numbers from JavaScript, or as digit strings from some clients."""
-    if isinstance(value, str) and value.isdigit() and len(value) < 19:
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 19:
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**63:
         raise Rejected("invalid id")
