@@ -204,3 +204,17 @@ async def test_server_keeps_answering_after_bad_input(alice: Api) -> None:
         await alice.http.post(CALLBACK, content=body)
         await alice.http.post(f"{API}meshes", content=body)
     assert (await alice.http.get(f"{API}meshes")).status_code == 200
+
+
+async def test_cookie_sessions_need_the_xsrf_token_and_give_callbacks_no_authority(hub: HubServer, alice: Api) -> None:
+    mesh = await alice.create_mesh()
+    cookies = {"meshprogress-test-user": "alice"}
+    async with httpx.AsyncClient(base_url=hub.url, cookies=cookies, timeout=20) as browser:
+        assert (await browser.get(f"{API}meshes/{mesh['id']}")).status_code == 200
+        forged = await browser.post(f"{API}meshes/{mesh['id']}/cancel")
+        assert forged.status_code == 403 and "error" in forged.json()
+        browser.cookies.set("_xsrf", "same-value")
+        with_token = await browser.post(f"{API}meshes/{mesh['id']}/cancel", headers={"X-XSRFToken": "same-value"})
+        assert with_token.status_code == 200 and with_token.json()["status"] == "cancelled"
+        callback = await browser.post(CALLBACK, json={"job_id": mesh["job_id"], "progress": 5})
+        assert callback.status_code == 401
