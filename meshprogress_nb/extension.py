@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from typing import Any
+from urllib.parse import urlsplit
 
 from jupyter_server.utils import url_path_join
 
@@ -21,13 +22,29 @@ SETTINGS_KEY = "meshprogress"
 
 
 def callback_base_url(config: MeshProgress, serverapp: Any) -> str:
-    """The URL workers post to: configured, else JupyterHub's public URL for this server, else our own."""
+    """The URL workers post to: configured, else this server's public URL under JupyterHub, else our own.
+
+    JupyterHub gives a spawned server (or a managed service) ``JUPYTERHUB_SERVICE_PREFIX`` (``/user/alice/``,
+    the hub's base URL included) and ``JUPYTERHUB_PUBLIC_URL``: the server's full public URL, path included
+    (``https://hub.example.org/user/alice/``), empty unless the hub knows its public address
+    (``c.JupyterHub.public_url`` or ``subdomain_host``). Hubs before 5.0 give ``JUPYTERHUB_HOST``
+    (``https://hub.example.org``, on the same condition) instead. A public URL set by hand to the hub's root gets
+    the prefix appended.
+    """
     if config.callback_base_url:
         return config.callback_base_url
-    prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX")
-    public = os.environ.get("JUPYTERHUB_PUBLIC_URL") or os.environ.get("JUPYTERHUB_EXTERNAL_URL")
-    if prefix and public:
-        return url_path_join(public.rstrip("/"), prefix)
+    prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "")
+    public = os.environ.get("JUPYTERHUB_PUBLIC_URL") or os.environ.get("JUPYTERHUB_HOST", "")
+    if public and prefix:
+        parts = urlsplit(public)
+        if parts.path.rstrip("/").endswith(prefix.rstrip("/")):
+            return public
+        return url_path_join(f"{parts.scheme}://{parts.netloc}", prefix)
+    if prefix:
+        serverapp.log.warning(
+            "meshprogress: JupyterHub has no public URL, so workers get this server's own address; "
+            "set c.JupyterHub.public_url or c.MeshProgress.callback_base_url"
+        )
     return serverapp.connection_url
 
 

@@ -83,7 +83,8 @@ class ProgressReporter:
                 **kwargs,
             )
         except KeyError as exc:
-            raise RuntimeError(f"{exc.args[0]} is not set: this process was not started as a meshprogress job") from None
+            missing = exc.args[0]
+            raise RuntimeError(f"{missing} is not set: this process was not started as a meshprogress job") from None
 
     # -- what the computation calls ---------------------------------------------------------------------------
 
@@ -199,9 +200,7 @@ class ProgressReporter:
                 if wait > 0 and not status_change and not self._closed:
                     self._lock.wait(wait)  # more updates may arrive meanwhile: we send only the latest
                     continue
-                self._seq += 1
-                body = {"job_id": self.job_id, "seq": self._seq, **{k: v for k, v in self._state.items() if v is not None}}
-                self._dirty = False
+                body = self._next_body()
             delivered = self._deliver(body)
             with self._lock:
                 self._last_sent = time.monotonic()
@@ -247,10 +246,14 @@ class ProgressReporter:
             with self._lock:
                 # Retry with the newest state if the computation moved on (a new seq), else the same report.
                 if self._dirty:
-                    self._seq += 1
-                    body = {"job_id": self.job_id, "seq": self._seq,
-                            **{k: v for k, v in self._state.items() if v is not None}}
-                    self._dirty = False
+                    body = self._next_body()
+
+    def _next_body(self) -> dict[str, Any]:
+        """The latest state under a new seq (call with the lock held)."""
+        self._seq += 1
+        self._dirty = False
+        state = {k: v for k, v in self._state.items() if v is not None}
+        return {"job_id": self.job_id, "seq": self._seq, **state}
 
     def _post(self, body: dict[str, Any]) -> tuple[int, dict[str, Any], float | None]:
         request = urllib.request.Request(

@@ -17,8 +17,12 @@ from support.server import HubServer
 async def test_cli_runs_a_job_to_completion_from_environment_variables(hub: HubServer, alice: Api,
                                                                        tmp_path: Path) -> None:
     mesh = await alice.create_mesh(str(SAMPLES / "ripples.png"))
-    env = {**os.environ, "MESHPROGRESS_JOB_ID": mesh["job_id"], "MESHPROGRESS_CALLBACK_TOKEN": mesh["callback"]["token"],
-           "MESHPROGRESS_CALLBACK_URL": mesh["callback"]["url"]}
+    env = {
+        **os.environ,
+        "MESHPROGRESS_JOB_ID": mesh["job_id"],
+        "MESHPROGRESS_CALLBACK_TOKEN": mesh["callback"]["token"],
+        "MESHPROGRESS_CALLBACK_URL": mesh["callback"]["url"],
+    }
     output = tmp_path / "ripples.stl"
     run = subprocess.run([sys.executable, "-m", "meshprogress_nb.worker", "run", str(SAMPLES / "ripples.png"),
                           "--output", str(output), "--target-faces", "30000"],
