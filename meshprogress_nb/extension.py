@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import Any
 from urllib.parse import urlsplit
@@ -48,7 +49,18 @@ def callback_base_url(config: MeshProgress, serverapp: Any) -> str:
     return serverapp.connection_url
 
 
+def _use_server_log(serverapp: Any) -> None:
+    """Send the package's log lines (``meshprogress_nb.*`` loggers) to the server's own log handlers."""
+    package_log = logging.getLogger("meshprogress_nb")
+    package_log.setLevel(serverapp.log.level)
+    package_log.propagate = False
+    for handler in serverapp.log.handlers:
+        if handler not in package_log.handlers:
+            package_log.addHandler(handler)
+
+
 def _load_jupyter_server_extension(serverapp: Any) -> None:
+    _use_server_log(serverapp)
     config = MeshProgress(parent=serverapp)
     backend = make_backend(config)
     tokens = CallbackTokens(config.secret, config.token_max_age)

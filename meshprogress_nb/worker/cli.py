@@ -49,8 +49,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with reporter:
             reporter.update(0, "Starting")
-            result = generate_mesh(args.images, output, reporter, mode=args.mode, target_faces=args.target_faces,
-                                   smooth_iterations=args.smooth_iterations)
+            result = generate_mesh(
+                args.images,
+                output,
+                reporter,
+                mode=args.mode,
+                target_faces=args.target_faces,
+                smooth_iterations=args.smooth_iterations,
+            )
             reporter.complete(result_url=args.result_url, message=f"{result.faces} faces written")
     except (JobCancelled, CallbackAuthError) as exc:
         print(f"meshprogress-worker: stopped: {exc}", file=sys.stderr)

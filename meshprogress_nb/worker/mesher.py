@@ -183,4 +183,3 @@ def _simplify(mesh: Mesh, target: int, mode: str, data: np.ndarray, scale: float
         st.update(min(0.95, target / max(len(simplified.faces), 1)), "clustering vertices")
     st.update(1.0, f"{len(simplified.faces)} faces")
     return simplified
-

@@ -235,12 +235,19 @@ class ProgressReporter:
                 log.error("meshprogress: the hub rejected a report of job %s: %s", self.job_id, answer.get("error"))
                 return True
             if time.monotonic() - started > self.max_retry_seconds:
-                log.error("meshprogress: hub unreachable for %.0f s; report of job %s dropped, the work goes on",
-                          self.max_retry_seconds, self.job_id)
+                log.error(
+                    "meshprogress: hub unreachable for %.0f s; report of job %s dropped, the work goes on",
+                    self.max_retry_seconds,
+                    self.job_id,
+                )
                 return False
             pause = retry_after if retry_after is not None else delay * (0.5 + random.random())
-            log.info("meshprogress: report of job %s not delivered (%s); retrying in %.1f s", self.job_id,
-                     status or answer.get("error"), pause)
+            log.info(
+                "meshprogress: report of job %s not delivered (%s); retrying in %.1f s",
+                self.job_id,
+                status or answer.get("error"),
+                pause,
+            )
             time.sleep(min(pause, 30.0))
             delay = min(delay * 2, 30.0)
             with self._lock:
@@ -249,8 +256,11 @@ class ProgressReporter:
                     body = self._next_body()
 
     def _next_body(self) -> dict[str, Any]:
-        """The latest state under a new seq (call with the lock held)."""
-        self._seq += 1
+        """The latest state under a new seq (call with the lock held).
+
+        Seqs are microseconds since the epoch (kept strictly increasing), so a process that reports for a job
+        after another one (the dispatcher, when a worker process died) is not taken for a replay."""
+        self._seq = max(self._seq + 1, time.time_ns() // 1000)
         self._dirty = False
         state = {k: v for k, v in self._state.items() if v is not None}
         return {"job_id": self.job_id, "seq": self._seq, **state}

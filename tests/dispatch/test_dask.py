@@ -1,0 +1,102 @@
+"""Scale-out: c.MeshProgress.dispatcher = "dask" against a real distributed.LocalCluster of separate processes."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from meshprogress_nb.demo import SAMPLES
+from support.clients import Api
+from support.server import HubServer, free_port
+
+API = "meshprogress/api/v1/"
+
+
+@pytest.fixture(scope="module")
+def scheduler(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A scheduler and two worker processes, started as a cluster admin would."""
+    port = free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    log = tmp_path_factory.mktemp("dask") / "dask.log"
+    with log.open("wb") as out:
+        processes = [
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "distributed.cli.dask_scheduler",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(port),
+                    "--dashboard-address",
+                    ":0",
+                ],
+                stdout=out,
+                stderr=out,
+            )
+        ]
+        time.sleep(1)
+        processes.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "distributed.cli.dask_worker",
+                    address,
+                    "--nworkers",
+                    "2",
+                    "--nthreads",
+                    "1",
+                    "--no-dashboard",
+                ],
+                stdout=out,
+                stderr=out,
+            )
+        )
+    try:
+        yield address
+    finally:
+        for process in processes:
+            process.terminate()
+            process.wait(30)
+
+
+async def test_dask_dispatch_runs_jobs_and_cancel_cancels_the_future(scheduler: str, tmp_path: Path) -> None:
+    server = HubServer(
+        tmp_path, extra=f"c.MeshProgress.dispatcher = 'dask'\nc.MeshProgress.dask_scheduler = {scheduler!r}"
+    )
+    server.start(timeout=90)
+    api = Api(server.url, "alice-token")
+    try:
+        done = await api.http.post(
+            f"{API}meshes", json={"source": str(SAMPLES / "terrain.png"), "params": {"target_faces": 10000}}
+        )
+        mesh = done.json()
+        deadline = time.monotonic() + 120
+        while (state := (await api.http.get(f"{API}meshes/{mesh['id']}")).json())["status"] != "completed":
+            assert state["status"] in ("pending", "processing") and time.monotonic() < deadline, state
+            await asyncio.sleep(0.3)
+        assert (await api.http.get(state["result_url"].lstrip("/"))).status_code == 200
+
+        slow = (
+            await api.http.post(
+                f"{API}meshes", json={"source": str(SAMPLES / "crater.png"), "params": {"smooth_iterations": 30000}}
+            )
+        ).json()
+        while (await api.http.get(f"{API}meshes/{slow['id']}")).json()["status"] != "processing":
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.2)
+        assert (await api.http.post(f"{API}meshes/{slow['id']}/cancel")).json()["status"] == "cancelled"
+        await asyncio.sleep(2)
+        assert (await api.http.get(f"{API}meshes/{slow['id']}")).json()["status"] == "cancelled"
+        assert "dispatching to Dask" in server.log()
+    finally:
+        await api.close()
+        server.stop()
