@@ -1,0 +1,65 @@
+"""JupyterLab with the extension, and headless Chromium (Debian's, driven by Playwright) to look at it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from .server import free_port
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+
+
+class LabServer:
+    """``jupyter lab`` on a free loopback port with Jupyter's own token login (one owner, as on a laptop)."""
+
+    def __init__(self, root: Path, token: str = "lab-test-token", extra_args: tuple[str, ...] = ()) -> None:
+        self.root = root
+        self.token = token
+        self.port = free_port()
+        self.extra_args = extra_args
+        self.process: subprocess.Popen[bytes] | None = None
+        self.log_path = root / "lab.log"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/"
+
+    def start(self, timeout: float = 60) -> LabServer:
+        env = {**os.environ, "JUPYTER_CONFIG_DIR": str(self.root / ".config"),
+               "JUPYTER_RUNTIME_DIR": str(self.root / ".runtime"), "JUPYTER_DATA_DIR": str(self.root / ".data")}
+        for name in ("MESHPROGRESS_REDIS_URL", "MESHPROGRESS_SERVER_URL", "MESHPROGRESS_SERVER_TOKEN"):
+            env.pop(name, None)
+        log = open(self.log_path, "ab")  # noqa: SIM115 - owned by the process
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", "--ServerApp.ip=127.0.0.1",
+             f"--ServerApp.port={self.port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={self.token}",
+             f"--ServerApp.root_dir={self.root}", "--MeshProgress.pool_size=1", *self.extra_args],
+            env=env, stdout=log, stderr=subprocess.STDOUT, cwd=self.root,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(self.log_path.read_text()[-3000:])
+            try:
+                with urllib.request.urlopen(f"{self.url}api/status?token={self.token}", timeout=1):
+                    return self
+            except OSError:
+                time.sleep(0.2)
+        raise TimeoutError(self.log_path.read_text()[-3000:])
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
