@@ -14,7 +14,6 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from . import state
 from .backends import Backend, MeshSpec
@@ -54,11 +53,14 @@ def encode(payload: dict[str, Any]) -> bytes:
 class ProgressHub:
     """Creates jobs, applies worker reports, and enforces who may read or control what."""
 
-    def __init__(self, config: MeshProgress, backend: Backend, tokens: CallbackTokens, callback_url: str) -> None:
+    def __init__(
+        self, config: MeshProgress, backend: Backend, tokens: CallbackTokens, callback_url: str, api_path: str
+    ) -> None:
         self.config = config
         self.backend = backend
         self.tokens = tokens
         self.callback_url = callback_url
+        self.api_path = api_path
         self.listeners: list[Callable[[str, Mesh], Any]] = []
         self.throttle = CallbackThrottle(config.callback_rate_limit, self._apply_report)
         self._stall_task: asyncio.Task[None] | None = None
@@ -95,9 +97,8 @@ class ProgressHub:
         return {"url": self.callback_url, "token": self.tokens.issue(mesh.id, mesh.job_id)}
 
     def result_url(self, mesh: Mesh) -> str:
-        """The server-relative URL where the hub serves a dispatched job's mesh file."""
-        path = urlsplit(self.callback_url).path
-        return path.replace("mesh_callbacks/progress", f"meshes/{mesh.id}/result")
+        """The server-relative URL where this server serves a job's mesh file (the server that dispatched it)."""
+        return f"{self.api_path}meshes/{mesh.id}/result"
 
     async def create_mesh(
         self, who: Identity, source: str, name: str, params: dict[str, Any], dispatch: bool = True

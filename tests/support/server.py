@@ -67,7 +67,8 @@ class HubServer:
     def start(self, timeout: float = 30.0) -> HubServer:
         env = dict(os.environ)
         env.update(
-            PYTHONPATH=os.pathsep.join(filter(None, [str(TESTS), env.get("PYTHONPATH")])),
+            # This checkout first: the servers must run the code under test, whatever else is installed.
+            PYTHONPATH=os.pathsep.join(filter(None, [str(TESTS.parent), str(TESTS), env.get("PYTHONPATH")])),
             JUPYTER_CONFIG_DIR=str(self.root / "config"),
             JUPYTER_RUNTIME_DIR=str(self.root / "runtime"),
             JUPYTER_DATA_DIR=str(self.root / "data"),

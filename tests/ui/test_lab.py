@@ -88,11 +88,12 @@ def test_demo_notebook_moves_while_the_kernel_sleeps_and_finishes(page: Page, la
         "() => [...document.querySelectorAll('.mp-Progress')].some(e => e.querySelector('.mp-Progress-members')"
         " && e.className.includes('mp-mod-completed'))", timeout=180_000)
     assert "mp-mod-completed" in (single.get_attribute("class") or "")
-    news = page.get_by_role("button", name="No", exact=True)
-    if news.count():
-        news.first.click()  # JupyterLab's "official news?" toast would cover part of the picture
+    boxes = [box for box in (w.bounding_box() for w in page.locator(".jp-OutputArea-output .mp-Progress").all()) if box]
+    top, bottom = min(b["y"] for b in boxes), max(b["y"] + b["height"] for b in boxes)
+    left, right = min(b["x"] for b in boxes), max(b["x"] + b["width"] for b in boxes)
     DOCS.mkdir(exist_ok=True)
-    page.locator(".jp-NotebookPanel").first.screenshot(path=str(DOCS / "widgets.png"))
+    page.screenshot(path=str(DOCS / "widgets.png"),
+                    clip={"x": left - 12, "y": top - 12, "width": right - left + 24, "height": bottom - top + 24})
 
 
 def test_cancel_and_retry_from_the_widget_and_text_stays_text(page: Page, lab: LabServer) -> None:
