@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import io
+import os
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import trimesh
 
 from meshprogress_nb.__main__ import main
 from meshprogress_nb.demo import run_headless, workspace
+from support.server import free_port
 
 
 def test_headless_demo_meshes_every_sample_and_lists_the_files(tmp_path: Path) -> None:
@@ -30,3 +37,38 @@ def test_workspace_holds_the_images_and_the_notebook(tmp_path: Path) -> None:
 
 def test_command_line_parses_demo_options(tmp_path: Path) -> None:
     assert main(["demo", "--headless", "--dir", str(tmp_path / "cli")]) == 0
+
+
+def test_the_demo_command_starts_jupyterlab_on_the_demo_workspace(tmp_path: Path) -> None:
+    """The README's first command: JupyterLab comes up with the extension and the demo notebook in its root."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "JUPYTER_RUNTIME_DIR": str(tmp_path / "rt"),
+        "JUPYTER_CONFIG_DIR": str(tmp_path / "cfg"),
+        "BROWSER": "true",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "meshprogress_nb", "demo", "--dir", str(tmp_path / "d"), "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/lab", timeout=2) as response:
+                    assert response.status == 200
+                    break
+            except OSError:
+                assert process.poll() is None and time.monotonic() < deadline, "JupyterLab did not come up"
+                time.sleep(0.3)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/meshprogress/api/v1/meshes", timeout=5) as response:
+            raise AssertionError(f"the API answered without authentication: {response.status}")
+    except urllib.error.HTTPError as exc:
+        assert exc.code == 403  # the hub is there, and it wants Jupyter's token
+        assert (tmp_path / "d" / "demo.ipynb").is_file()
+    finally:
+        process.terminate()
+        process.wait(20)
