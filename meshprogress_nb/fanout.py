@@ -80,10 +80,13 @@ class Stream:
         if version <= self.version:
             return
         self.version, self.status, self.payload = version, status, message
+        if status != self._sent_status:
+            self.flush()  # status changes go out at once, even inside an interval
+            return
         if self._timer is not None:
             return
         wait = self._last_flush + self.interval - time.monotonic()
-        if status != self._sent_status or wait <= 0:
+        if wait <= 0:
             self.flush()
         else:
             self._timer = asyncio.get_running_loop().call_later(wait, self.flush)
