@@ -6,27 +6,12 @@ import asyncio
 import time
 from pathlib import Path
 
-import httpx
-
-from support.clients import CALLBACK, Api, Cable
+from meshprogress_nb.worker import ProgressReporter
+from support.clients import Api, Cable
 from support.redis_server import RedisProcess
 from support.server import HubServer
 
 OUTAGE = 10.0
-
-
-async def post_until_accepted(worker: httpx.AsyncClient, mesh: dict, body: dict, log: list[int]) -> None:
-    """A worker that honours 503 + Retry-After, as the SDK does."""
-    while True:
-        response = await worker.post(
-            CALLBACK, json={"job_id": mesh["job_id"], **body}, headers={"X-Callback-Token": mesh["callback"]["token"]}
-        )
-        log.append(response.status_code)
-        if response.status_code != 503:
-            assert response.status_code == 202, response.text
-            return
-        assert response.headers["Retry-After"] and "error" in response.json()
-        await asyncio.sleep(float(response.headers["Retry-After"]) / 4)
 
 
 async def test_redis_outage_during_a_batch(tmp_path: Path) -> None:
@@ -34,7 +19,6 @@ async def test_redis_outage_during_a_batch(tmp_path: Path) -> None:
     server = HubServer(tmp_path / "hub", redis_url=store.url).start()
     api = Api(server.url, "alice-token")
     cable = await Cable.connect(server.ws_url, "alice-token")
-    statuses: list[int] = []
     try:
         batch = await api.create_batch([f"img-{i}.png" for i in range(6)])
         meshes = batch["meshes"]
@@ -45,27 +29,36 @@ async def test_redis_outage_during_a_batch(tmp_path: Path) -> None:
         await cable.subscribe("BatchProgressChannel", batch_id=batch["id"])
         await cable.next(), await cable.next()
 
-        async with httpx.AsyncClient(base_url=server.url, timeout=30) as worker:
+        def run(mesh: dict, index: int) -> None:
+            """A worker using the SDK, which honours 503 + Retry-After and retries until the store is back."""
+            reporter = ProgressReporter(
+                mesh["callback"]["url"],
+                mesh["job_id"],
+                mesh["callback"]["token"],
+                min_interval=0.1,
+                max_retry_seconds=120,
+            )
+            for progress in range(0, 100, 5):
+                reporter.update(progress, f"at {progress}")
+                time.sleep(0.5)
+            if index == 0:
+                reporter.fail("bad pixels")
+            else:
+                reporter.complete()
+            assert reporter.close(timeout=120)
 
-            async def run(mesh: dict, index: int) -> None:
-                for seq, progress in enumerate(range(0, 100, 5), start=1):
-                    await post_until_accepted(worker, mesh, {"progress": progress, "seq": seq}, statuses)
-                    await asyncio.sleep(0.5)
-                final = {"status": "failed", "message": "bad pixels"} if index == 0 else {"status": "completed"}
-                await post_until_accepted(worker, mesh, {**final, "seq": 100}, statuses)
+        workers = asyncio.gather(*(asyncio.to_thread(run, m, i) for i, m in enumerate(meshes)))
+        await asyncio.sleep(2)
+        store.kill()
+        outage_started = time.monotonic()
+        # While Redis is away the server still answers, with 503 for what needs the store.
+        during = await api.http.get(f"meshprogress/api/v1/meshes/{meshes[0]['id']}")
+        assert during.status_code == 503 and "error" in during.json() and during.headers["Retry-After"]
+        await asyncio.sleep(OUTAGE - (time.monotonic() - outage_started))
+        store.start()
+        await asyncio.wait_for(workers, 180)
 
-            workers = asyncio.gather(*(run(m, i) for i, m in enumerate(meshes)))
-            await asyncio.sleep(2)
-            store.kill()
-            outage_started = time.monotonic()
-            # While Redis is away the server still answers, with 503 for what needs the store.
-            during = await api.http.get(f"meshprogress/api/v1/meshes/{meshes[0]['id']}")
-            assert during.status_code == 503 and "error" in during.json()
-            await asyncio.sleep(OUTAGE - (time.monotonic() - outage_started))
-            store.start()
-            await asyncio.wait_for(workers, 120)
-
-        assert 503 in statuses, "the outage was not seen by the workers"
+        assert "503 POST /meshprogress/api/v1/mesh_callbacks/progress" in server.log(), "no worker saw the outage"
         expected = {m["id"]: ("failed" if i == 0 else "completed") for i, m in enumerate(meshes)}
         latest: dict[int, dict] = {}
         batch_final: dict = {}
