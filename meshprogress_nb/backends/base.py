@@ -45,6 +45,19 @@ def new_mesh(mesh_id: int, spec: MeshSpec, batch_id: int | None, now: float) -> 
     )
 
 
+def new_batch(batch_id: int, user: str, name: str, meshes: list[Mesh], now: float) -> Batch:
+    """The first state of a batch of freshly created ``meshes``."""
+    return Batch(
+        id=batch_id,
+        user=user,
+        name=name,
+        mesh_ids=[m.id for m in meshes],
+        created_at=now,
+        updated_at=now,
+        counts={"pending": len(meshes)},
+    )
+
+
 class Backend(Protocol):
     """State and fan-out, shared by every server that uses the same backend."""
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..models import Batch, Mesh, Status
 from ..state import BatchDelta
-from .base import MeshSpec, Subscriber, mesh_stream, new_mesh
+from .base import MeshSpec, Subscriber, mesh_stream, new_batch, new_mesh
 from .codec import batch_dict, batch_from_dict, mesh_dict, mesh_from_dict
 
 SCHEMA = """
@@ -73,15 +73,7 @@ class EmbeddedBackend:
             cursor = self.db.execute("INSERT INTO batches (user, data) VALUES (?, '{}')", (user,))
             batch_id = int(cursor.lastrowid or 0)
             meshes = [self._insert_mesh(spec, batch_id, now) for spec in specs]
-            batch = Batch(
-                id=batch_id,
-                user=user,
-                name=name,
-                mesh_ids=[m.id for m in meshes],
-                created_at=now,
-                updated_at=now,
-                counts={"pending": len(meshes)},
-            )
+            batch = new_batch(batch_id, user, name, meshes, now)
             self.db.execute("UPDATE batches SET data = ? WHERE id = ?", (json.dumps(batch_dict(batch)), batch_id))
         return batch, meshes
 

@@ -17,7 +17,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from ..models import Batch, Mesh, Status
 from ..state import BatchDelta
-from .base import BackendUnavailable, MeshSpec, Subscriber, mesh_stream, new_mesh
+from .base import BackendUnavailable, MeshSpec, Subscriber, mesh_stream, new_batch, new_mesh
 from .codec import COUNT_PREFIX, batch_fields, batch_from_fields, mesh_fields, mesh_from_fields
 from .redis_pubsub import RedisSubscriptions
 
@@ -90,7 +90,7 @@ class RedisBackend:
         mesh_id = await self.redis.incr(self.key("mesh:next_id"))
         mesh = new_mesh(mesh_id, spec, None, now)
         async with self.redis.pipeline(transaction=True) as pipe:
-            self._queuenew_mesh(pipe, mesh)
+            self._queue_mesh(pipe, mesh)
             await pipe.execute()
         return mesh
 
@@ -100,24 +100,16 @@ class RedisBackend:
         last = await self.redis.incrby(self.key("mesh:next_id"), len(specs))
         first = last - len(specs) + 1
         meshes = [new_mesh(first + i, spec, batch_id, now) for i, spec in enumerate(specs)]
-        batch = Batch(
-            id=batch_id,
-            user=user,
-            name=name,
-            mesh_ids=[m.id for m in meshes],
-            created_at=now,
-            updated_at=now,
-            counts={"pending": len(meshes)},
-        )
+        batch = new_batch(batch_id, user, name, meshes, now)
         async with self.redis.pipeline(transaction=True) as pipe:
             for mesh in meshes:
-                self._queuenew_mesh(pipe, mesh)
+                self._queue_mesh(pipe, mesh)
             pipe.hset(self.key(f"batch:{batch_id}"), mapping=batch_fields(batch))
             pipe.zadd(self.key(f"user:{user}:batches"), {str(batch_id): batch_id})
             await pipe.execute()
         return batch, meshes
 
-    def _queuenew_mesh(self, pipe: Any, mesh: Mesh) -> None:
+    def _queue_mesh(self, pipe: Any, mesh: Mesh) -> None:
         pipe.hset(self.key(f"mesh:{mesh.id}"), mapping=mesh_fields(mesh))
         pipe.zadd(self.key(f"user:{mesh.user}:meshes"), {str(mesh.id): mesh.id})
 
