@@ -38,7 +38,7 @@ def crater(rng: np.random.Generator) -> np.ndarray:
 
 def save(name: str, values: np.ndarray) -> None:
     scaled = (values - values.min()) / (values.max() - values.min())
-    Image.fromarray((scaled * 255).astype(np.uint8), mode="L").save(HERE / f"{name}.png", optimize=True)
+    Image.fromarray((scaled * 255).astype(np.uint8)).save(HERE / f"{name}.png", optimize=True)
 
 
 def main() -> None:

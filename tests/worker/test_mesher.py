@@ -1,56 +1,69 @@
-"""The mesher writes valid, closed meshes that a mesh reader loads, and reports progress that only grows."""
+"""The mesher writes valid, closed meshes that a mesh reader loads, in every format, and reports progress that only
+grows, stage by stage, to 100."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 import trimesh
+from callback_recorder import Answer, RecordingHub
 from PIL import Image
 
 from meshprogress_nb.demo import SAMPLES
-from meshprogress_nb.worker.mesher import STAGES, generate_mesh
+from meshprogress_nb.worker import JobCancelled, ProgressReporter, generate_mesh
+from meshprogress_nb.worker.mesher import STAGES, estimate_stage_seconds
 
 SAMPLE = SAMPLES / "terrain.png"
 
 
-class Recorder:
-    """Records overall progress as the real reporter would compute it from the plan."""
+class Recording(ProgressReporter):
+    """The real reporter (posting to a recording hub) that also keeps every overall value it was given."""
 
-    def __init__(self) -> None:
+    def __init__(self, hub: RecordingHub) -> None:
+        super().__init__(hub.url, "job-1", "token", min_interval=0.02)
         self.values: list[float] = []
-        self.weights: dict[str, float] = {}
+        self.messages: list[str | None] = []
 
-    def plan(self, weights: dict[str, float]) -> None:
-        total = sum(weights.values())
-        self.weights = {k: v / total for k, v in weights.items()}
+    def update(self, progress: float, message: str | None = None) -> None:
+        self.values.append(progress)
+        self.messages.append(message)
+        super().update(progress, message)
 
-    def stage(self, name: str, weight: float | None = None):  # noqa: ANN201
-        from contextlib import contextmanager
 
-        names = list(self.weights)
-        start = 100 * sum(self.weights[n] for n in names[: names.index(name)])
-        share = 100 * self.weights[name]
-        recorder = self
-
-        class Stage:
-            def update(self, fraction: float, message: str | None = None) -> None:
-                recorder.values.append(start + share * fraction)
-
-        @contextmanager
-        def context():  # noqa: ANN202
-            yield Stage()
-
-        return context()
+def ball_slices(tmp_path: Path, depth: int = 16, side: int = 40) -> list[Path]:
+    z, y, x = np.mgrid[0:depth, 0:side, 0:side]
+    c = side / 2
+    ball = ((z - depth / 2) ** 2 / (depth * depth / 6.4) + ((y - c) ** 2 + (x - c) ** 2) / (c * c * 0.5)) < 1
+    paths = []
+    for index, plane in enumerate(ball):
+        paths.append(tmp_path / f"slice{index:02d}.png")
+        Image.fromarray((plane * 255).astype(np.uint8)).save(paths[-1])
+    return paths
 
 
 @pytest.mark.parametrize("suffix", [".ply", ".stl", ".obj"])
 def test_height_field_is_a_closed_solid_in_every_format(tmp_path: Path, suffix: str) -> None:
     result = generate_mesh(SAMPLE, tmp_path / f"terrain{suffix}", target_faces=20_000)
     mesh = trimesh.load(result.path, force="mesh")
-    assert len(mesh.faces) == result.faces <= 20_000
+    assert result.mode == "heightfield"
+    assert len(mesh.faces) == result.faces <= 20_000 and result.faces > 19_000  # close to the target, not far below
     assert mesh.is_watertight and mesh.is_winding_consistent and mesh.volume > 0
+
+
+def test_every_format_round_trips_the_same_mesh(tmp_path: Path) -> None:
+    loaded = {}
+    for suffix in (".ply", ".stl", ".obj"):
+        result = generate_mesh(SAMPLES / "crater.png", tmp_path / f"crater{suffix}", target_faces=30_000)
+        loaded[suffix] = trimesh.load(result.path, force="mesh")
+    ply = loaded[".ply"]
+    for suffix, mesh in loaded.items():
+        assert len(mesh.faces) == len(ply.faces), suffix
+        assert mesh.volume == pytest.approx(ply.volume, rel=1e-4), suffix
+        assert np.allclose(mesh.bounds, ply.bounds, atol=1e-5), suffix
+    assert len(loaded[".obj"].vertices) == len(ply.vertices)
 
 
 def test_full_resolution_face_count_is_exact(tmp_path: Path) -> None:
@@ -59,29 +72,97 @@ def test_full_resolution_face_count_is_exact(tmp_path: Path) -> None:
     result = generate_mesh(tmp_path / "small.png", tmp_path / "small.ply", target_faces=10**6)
     ring = 2 * (60 - 1) + 2 * (40 - 1)
     assert result.faces == 2 * 39 * 59 + 2 * ring + ring  # top, walls, bottom fan
-    assert len(trimesh.load(result.path).faces) == result.faces
+    mesh = trimesh.load(result.path)
+    assert len(mesh.faces) == result.faces and mesh.is_watertight
+    assert mesh.bounds[1][:2] == pytest.approx([1.0, 39 / 59])  # the longer side is 1
+
+
+def test_the_relief_reads_like_the_image_from_above(tmp_path: Path) -> None:
+    image = np.zeros((30, 50), dtype=np.uint8)
+    image[:10, :10] = 255  # the top-left corner is bright
+    Image.fromarray(image).save(tmp_path / "corner.png")
+    result = generate_mesh(tmp_path / "corner.png", tmp_path / "corner.ply", smooth_iterations=0)
+    mesh = trimesh.load(result.path)
+    highest = mesh.vertices[mesh.vertices[:, 2] > mesh.vertices[:, 2].max() - 1e-6]
+    assert highest[:, 0].max() < 0.25 and highest[:, 1].min() > 0.3  # x small, y large: top left seen from above
+
+
+def test_a_512_pixel_image_takes_seconds_not_minutes(tmp_path: Path) -> None:
+    rng = np.random.default_rng(2)
+    Image.fromarray((rng.random((512, 512)) * 255).astype(np.uint8)).save(tmp_path / "big.png")
+    started = time.monotonic()
+    result = generate_mesh(tmp_path / "big.png", tmp_path / "big.stl", target_faces=200_000)
+    assert time.monotonic() - started < 10
+    assert 190_000 < result.faces <= 200_000
 
 
 def test_a_stack_of_slices_becomes_a_closed_isosurface(tmp_path: Path) -> None:
-    z, y, x = np.mgrid[0:16, 0:40, 0:40]
-    ball = ((z - 8) ** 2 / 40 + (y - 20) ** 2 / 200 + (x - 20) ** 2 / 200) < 1
-    paths = []
-    for index, plane in enumerate(ball):
-        paths.append(tmp_path / f"slice{index:02d}.png")
-        Image.fromarray((plane * 255).astype(np.uint8)).save(paths[-1])
+    paths = ball_slices(tmp_path)
     result = generate_mesh(paths, tmp_path / "ball.ply", smooth_iterations=1, target_faces=10**6)
     mesh = trimesh.load(result.path)
-    assert result.faces > 500 and mesh.is_watertight and mesh.volume > 0
-    simplified = generate_mesh(paths, tmp_path / "ball-small.ply", smooth_iterations=1, target_faces=400)
-    assert simplified.faces <= 400 and len(trimesh.load(simplified.path).faces) == simplified.faces
+    assert result.mode == "isosurface" and result.faces > 500
+    assert mesh.is_watertight and mesh.is_winding_consistent and mesh.volume > 0
+    simplified = generate_mesh(paths, tmp_path / "ball-small.obj", smooth_iterations=1, target_faces=400)
+    small = trimesh.load(simplified.path, force="mesh")
+    assert 200 < simplified.faces <= 400 and len(small.faces) == simplified.faces
+    assert small.is_watertight and small.volume == pytest.approx(mesh.volume, rel=0.2)
 
 
-def test_progress_grows_through_every_stage_to_100(tmp_path: Path) -> None:
-    recorder = Recorder()
-    generate_mesh(SAMPLE, tmp_path / "t.ply", recorder, target_faces=50_000)  # type: ignore[arg-type]
-    assert recorder.values == sorted(recorder.values)
-    assert recorder.values[-1] == pytest.approx(100) and len(recorder.values) > 20
-    assert set(recorder.weights) == set(STAGES)
+def test_volumes_come_from_a_folder_or_a_multipage_tiff(tmp_path: Path) -> None:
+    folder = tmp_path / "slices"
+    folder.mkdir()
+    paths = ball_slices(folder)
+    frames = [Image.open(p) for p in paths]
+    frames[0].save(tmp_path / "ball.tif", save_all=True, append_images=frames[1:])
+    from_folder = generate_mesh(folder, tmp_path / "a.stl")
+    from_tiff = generate_mesh(tmp_path / "ball.tif", tmp_path / "b.stl")
+    assert from_folder.mode == from_tiff.mode == "isosurface"
+    assert from_folder.faces == from_tiff.faces
+    assert trimesh.load(from_tiff.path).is_watertight
+
+
+def test_progress_grows_through_every_stage_to_100(tmp_path: Path, recording_hub: RecordingHub) -> None:
+    reporter = Recording(recording_hub)
+    with reporter:
+        generate_mesh(SAMPLE, tmp_path / "t.obj", reporter, target_faces=50_000)
+    assert reporter.values == sorted(reporter.values)
+    assert reporter.values[-1] == pytest.approx(100) and len(reporter.values) > 40
+    assert set(STAGES) <= set(reporter.messages)  # each stage announced itself
+    assert sum(m == "triangulating" for m in reporter.messages) >= 10  # the mesh stage moves block by block
+    posted = [b["progress"] for b in recording_hub.bodies()]
+    assert posted == sorted(posted) and recording_hub.bodies()[-1]["status"] == "completed"
+
+
+def test_stage_weights_follow_the_expected_work() -> None:
+    small = estimate_stage_seconds((1, 256, 256), "heightfield", "ply", 200_000, 8, 1024)
+    big = estimate_stage_seconds((1, 1024, 1024), "heightfield", "ply", 200_000, 8, 1024)
+    obj = estimate_stage_seconds((1, 1024, 1024), "heightfield", "obj", 200_000, 8, 1024)
+    assert list(small) == list(STAGES) and all(w > 0 for w in small.values())
+    assert small["simplify"] < 0.01 < big["simplify"]  # 256x256 fits in 200,000 faces; 1024x1024 does not
+    assert big["mesh"] > 10 * small["mesh"]
+    assert obj["write"] > 10 * big["write"]  # text is slow to write
+    volume = estimate_stage_seconds((64, 256, 256), "isosurface", "ply", 50_000, 8, 1024)
+    assert volume["preprocess"] > volume["write"]
+
+
+def test_a_cancel_stops_the_work_within_one_step_without_leaving_files(
+    tmp_path: Path, recording_hub: RecordingHub
+) -> None:
+    class Slow(Recording):
+        """A job slow enough (3 ms a step) for the hub's answer to arrive while it runs."""
+
+        def update(self, progress: float, message: str | None = None) -> None:
+            time.sleep(0.003)
+            super().update(progress, message)
+
+    recording_hub.answer(Answer(), Answer())
+    recording_hub.default = Answer(409, {"error": "Mesh is cancelled", "status": "cancelled"})
+    reporter = Slow(recording_hub)
+    with pytest.raises(JobCancelled), reporter:
+        generate_mesh(SAMPLE, tmp_path / "t.obj", reporter, target_faces=50_000)
+    assert reporter.values[-1] < 100
+    assert list(tmp_path.iterdir()) == []  # neither the mesh nor a partial file
+    assert all(b["status"] == "processing" for b in recording_hub.bodies())  # no failure reported over the cancel
 
 
 def test_bad_inputs_fail_clearly(tmp_path: Path) -> None:
@@ -92,3 +173,16 @@ def test_bad_inputs_fail_clearly(tmp_path: Path) -> None:
     (tmp_path / "a.png").write_bytes(b"not an image")
     with pytest.raises(Exception, match="identify"):
         generate_mesh(tmp_path / "a.png", tmp_path / "x.ply")
+    for options, field in (
+        ({"mode": "voxels"}, "mode"),
+        ({"target_faces": "many"}, "target_faces"),
+        ({"target_faces": 5}, "target_faces"),
+        ({"smooth_iterations": -1}, "smooth_iterations"),
+        ({"level": 2.0}, "level"),
+    ):
+        with pytest.raises(ValueError, match=field):
+            generate_mesh(SAMPLE, tmp_path / "x.ply", **options)
+    with pytest.raises(ValueError, match="one image"):
+        generate_mesh([SAMPLE, SAMPLE], tmp_path / "x.ply", mode="heightfield")
+    with pytest.raises(ValueError, match="2 slices"):
+        generate_mesh(SAMPLE, tmp_path / "x.ply", mode="isosurface")
