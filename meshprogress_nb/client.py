@@ -145,6 +145,10 @@ class _Handle:
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         return self.widget()._repr_mimebundle_(**kwargs)
 
+    def _ipython_display_(self) -> None:
+        # Through the widget's display id, so the saved output's static rendering follows the job to its end.
+        self.widget()._ipython_display_()
+
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.id} {self.record.get('status')} {self.record.get('progress')}%>"
 
@@ -161,7 +165,7 @@ class MeshJob(_Handle):
     def widget(self) -> Any:
         from .widgets import ProgressWidget
 
-        return ProgressWidget(mesh_id=self.id)
+        return ProgressWidget(mesh_id=self.id, jobs=self.jobs)
 
 
 class BatchJob(_Handle):
@@ -176,7 +180,7 @@ class BatchJob(_Handle):
     def widget(self) -> Any:
         from .widgets import BatchProgressWidget
 
-        return BatchProgressWidget(batch_id=self.id)
+        return BatchProgressWidget(batch_id=self.id, jobs=self.jobs)
 
 
 def _slash(url: str) -> str:

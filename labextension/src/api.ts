@@ -1,6 +1,6 @@
 /**
- * The few REST calls the widgets make, through JupyterLab's `ServerConnection` (which adds the server's
- * base URL, the token header and the XSRF header).
+ * The few REST calls the widgets and the sidebar make, through JupyterLab's `ServerConnection` (which adds
+ * the server's base URL, the token header and the XSRF header).
  */
 
 import { URLExt } from '@jupyterlab/coreutils';
@@ -26,6 +26,17 @@ async function request(path: string, init: RequestInit): Promise<HubResult> {
 /** `POST meshprogress/api/v1/{meshes|batches}/{id}/{cancel|retry}`; answers the updated record. */
 export function postAction(kind: 'meshes' | 'batches', id: number, action: 'cancel' | 'retry'): Promise<HubResult> {
   return request(actionPath(kind, id, action), { method: 'POST' });
+}
+
+/** `GET meshprogress/api/v1/meshes[?status=]`: `{"meshes": [...]}`, the user's newest meshes. */
+export function listMeshes(status?: string): Promise<HubResult> {
+  const query = status ? `?status=${encodeURIComponent(status)}` : '';
+  return request(`meshprogress/api/v1/meshes${query}`, { method: 'GET' });
+}
+
+/** `GET meshprogress/api/v1/batches`: `{"batches": [...]}`, the user's newest batches. */
+export function listBatches(): Promise<HubResult> {
+  return request('meshprogress/api/v1/batches', { method: 'GET' });
 }
 
 /** `GET meshprogress/api/v1/batches/{id}`: the batch record with its `mesh_ids`. */

@@ -196,60 +196,6 @@ export function batchMemberIds(record: unknown): number[] {
   return Array.from(new Set(ids));
 }
 
-/**
- * The latest state of each member of a batch, fed by the members' own mesh payloads.
- *
- * Each member keeps its own last applied version; `apply` reports whether anything visible changed.
- */
-export class MeshTable {
-  private readonly rows = new Map<number, MeshEntry & { version: number }>();
-
-  /** Start (or restart) with these members, in this order, all still unknown. */
-  reset(ids: number[]): void {
-    this.rows.clear();
-    for (const id of ids) {
-      this.rows.set(id, { mesh_id: id, name: '', status: '', progress: 0, message: '', version: 0 });
-    }
-  }
-
-  get size(): number {
-    return this.rows.size;
-  }
-
-  /** Fold one mesh payload in; false when it is not a member's, or stale. */
-  apply(payload: unknown): boolean {
-    if (!isObject(payload)) {
-      return false;
-    }
-    const id = optionalId(payload.mesh_id ?? payload.id);
-    const row = id === null ? undefined : this.rows.get(id);
-    if (row === undefined) {
-      return false;
-    }
-    const patch = meshPatch({ id, version: row.version }, payload);
-    if (patch === null) {
-      return false;
-    }
-    row.version = patch.version;
-    row.name = patch.name;
-    row.status = patch.status;
-    row.progress = patch.progress;
-    row.message = patch.message;
-    return true;
-  }
-
-  /** The compact list synced to Python: plain objects, without the bookkeeping version. */
-  entries(): MeshEntry[] {
-    return Array.from(this.rows.values(), ({ mesh_id, name, status, progress, message }) => ({
-      mesh_id,
-      name,
-      status,
-      progress,
-      message
-    }));
-  }
-}
-
 /** Whole seconds as `45s`, `1m 5s` or `2h 3m`; empty when unknown (null, negative, not finite). */
 export function formatEta(seconds: number | null | undefined): string {
   if (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds < 0) {

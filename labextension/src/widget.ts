@@ -10,8 +10,9 @@
 
 import { DOMWidgetModel, DOMWidgetView, ISerializers } from '@jupyter-widgets/base';
 
-import { basePath, getBatch, postAction } from './api';
+import { basePath, getBatch, listMeshes, postAction } from './api';
 import { ChannelWatcher, sharedCable } from './cable';
+import { element, FrameScheduler, setAttribute, setText, setWidth } from './dom';
 import {
   batchMemberIds,
   batchPatch,
@@ -19,18 +20,26 @@ import {
   batchView,
   formatPercent,
   meshPatch,
+  MeshEntry,
   MeshState,
-  MeshTable,
   meshView,
   ProgressDisplay,
   statusLabel
 } from './logic';
+import { BatchMembers, virtualWindow } from './members';
+import { announceJob } from './notices';
 import { MODULE_NAME, MODULE_VERSION } from './version';
 
-/** Members of a batch listed and subscribed to individually; the counts always cover all of them. */
-export const MEMBER_LIMIT = 100;
+/** Members of a batch mirrored to Python's `meshes` at most (the list in the page shows them all). */
+export const SYNCED_MEMBERS = 100;
 /** Least time between two syncs of a batch's per-mesh list to Python, in milliseconds. */
 const MEMBER_SYNC_MS = 500;
+/** Least time between two REST look-ups of a large batch's failed and processing members, in milliseconds. */
+const DISCOVERY_MS = 1000;
+/** Height of one member row in pixels (style/base.css), for the virtual list. */
+const MEMBER_ROW_PX = 22;
+/** Rows drawn above and below the visible ones. */
+const MEMBER_OVERSCAN = 6;
 
 const COMMON_DEFAULTS = {
   _model_module: MODULE_NAME,
@@ -95,56 +104,6 @@ export class BatchProgressModel extends DOMWidgetModel {
   static view_name = 'BatchProgressView';
   static view_module = MODULE_NAME;
   static view_module_version = MODULE_VERSION;
-}
-
-/** Runs `flush` at most once per animation frame, however often it is asked. */
-class FrameScheduler {
-  private handle: number | null = null;
-
-  constructor(private readonly flush: () => void) {}
-
-  schedule(): void {
-    if (this.handle === null) {
-      this.handle = requestAnimationFrame(() => {
-        this.handle = null;
-        this.flush();
-      });
-    }
-  }
-
-  cancel(): void {
-    if (this.handle !== null) {
-      cancelAnimationFrame(this.handle);
-      this.handle = null;
-    }
-  }
-}
-
-function element<K extends keyof HTMLElementTagNameMap>(
-  parent: HTMLElement,
-  tag: K,
-  className: string,
-  attributes: Record<string, string> = {}
-): HTMLElementTagNameMap[K] {
-  const node = document.createElement(tag);
-  node.className = className;
-  for (const [name, value] of Object.entries(attributes)) {
-    node.setAttribute(name, value);
-  }
-  parent.appendChild(node);
-  return node;
-}
-
-function setText(node: HTMLElement, value: string): void {
-  if (node.textContent !== value) {
-    node.textContent = value;
-  }
-}
-
-function setAttribute(node: HTMLElement, name: string, value: string): void {
-  if (node.getAttribute(name) !== value) {
-    node.setAttribute(name, value);
-  }
 }
 
 interface Parts {
@@ -251,6 +210,7 @@ abstract class HubView<V extends ProgressDisplay & { title: string }> extends DO
     if (id === null) {
       return;
     }
+    announceJob(this.idKey === 'mesh_id' ? 'mesh' : 'batch', id);
     this.watch(
       { channel: this.channel, [this.idKey]: id },
       {
@@ -318,10 +278,7 @@ abstract class HubView<V extends ProgressDisplay & { title: string }> extends DO
     setAttribute(parts.dot, 'title', connected ? 'Live updates connected' : 'Disconnected from the hub');
 
     setText(parts.title, view.title);
-    const width = `${view.percent}%`;
-    if (parts.fill.style.width !== width) {
-      parts.fill.style.width = width;
-    }
+    setWidth(parts.fill, view.percent);
     setAttribute(parts.bar, 'aria-valuenow', String(Math.round(view.percent * 10) / 10));
     setAttribute(parts.bar, 'aria-valuetext', `${view.percentText}, ${statusLabel(view.status)}`);
     setAttribute(parts.bar, 'aria-label', `${view.title} progress`);
@@ -386,24 +343,52 @@ export class ProgressView extends HubView<ReturnType<typeof meshView>> {
   }
 }
 
+function setHeight(node: HTMLElement, px: number): void {
+  const height = `${px}px`;
+  if (node.style.height !== height) {
+    node.style.height = height;
+  }
+  node.hidden = px === 0;
+}
+
+interface MemberRow {
+  item: HTMLLIElement;
+  name: HTMLElement;
+  status: HTMLElement;
+  percent: HTMLElement;
+  fill: HTMLElement;
+}
+
 export class BatchProgressView extends HubView<ReturnType<typeof batchView>> {
   protected readonly idKey = 'batch_id';
   protected readonly restCollection = 'batches';
   protected readonly channel = 'BatchProgressChannel';
-  private readonly table = new MeshTable();
+  private readonly members = new BatchMembers();
+  private readonly memberWatches = new Map<number, () => void>();
   private counts!: HTMLElement;
   private list!: HTMLElement;
   private more!: HTMLElement;
-  private rows = new Map<number, { item: HTMLElement; name: HTMLElement; status: HTMLElement; percent: HTMLElement; fill: HTMLElement }>();
+  /** Row elements of the virtual list, reused for whichever members are in view. */
+  private slots: MemberRow[] = [];
+  /** Stand-ins for the rows above and below those in view. */
+  private spacers!: [HTMLElement, HTMLElement];
   private generation = 0;
-  private hiddenMembers = 0;
   private syncTimer: number | null = null;
   private lastSync = 0;
+  private watchSyncQueued = false;
+  private discovering = false;
+  private discoverAgain = false;
+  private lastDiscovery = 0;
 
   protected renderExtra(): void {
     this.counts = element(this.el, 'div', 'mp-Progress-counts');
     this.el.insertBefore(this.counts, this.parts.actions);
     this.list = element(this.el, 'ul', 'mp-Progress-members', { 'aria-label': 'Meshes in this batch' });
+    this.spacers = [
+      element(this.list, 'li', 'mp-Progress-memberSpacer', { 'aria-hidden': 'true' }),
+      element(this.list, 'li', 'mp-Progress-memberSpacer', { 'aria-hidden': 'true' })
+    ];
+    this.list.addEventListener('scroll', () => this.frame.schedule(), { passive: true });
     this.more = element(this.el, 'div', 'mp-Progress-more');
   }
 
@@ -413,6 +398,9 @@ export class BatchProgressView extends HubView<ReturnType<typeof batchView>> {
       return false;
     }
     this.save({ ...patch });
+    if (this.members.stale(patch)) {
+      void this.discover(this.generation);
+    }
     return true;
   }
 
@@ -430,27 +418,30 @@ export class BatchProgressView extends HubView<ReturnType<typeof batchView>> {
   }
 
   protected start(): void {
+    const generation = ++this.generation;
+    this.members.reset([]);
     super.start();
     const id = this.subjectId();
-    const generation = ++this.generation;
-    this.table.reset([]);
-    this.hiddenMembers = 0;
     if (id !== null) {
-      void this.watchMembers(id, generation);
+      void this.loadMembers(id, generation);
     }
   }
 
   protected stop(): void {
     super.stop();
     this.generation++;
+    for (const stop of this.memberWatches.values()) {
+      stop();
+    }
+    this.memberWatches.clear();
     if (this.syncTimer !== null) {
       window.clearTimeout(this.syncTimer);
       this.syncTimer = null;
     }
   }
 
-  /** Fetch the members and watch each one's mesh channel for the per-mesh list. */
-  private async watchMembers(id: number, generation: number): Promise<void> {
+  /** Fetch the member ids, then watch members (or, for a large batch, find those needing attention). */
+  private async loadMembers(id: number, generation: number): Promise<void> {
     const result = await getBatch(id);
     if (generation !== this.generation) {
       return;
@@ -459,36 +450,101 @@ export class BatchProgressView extends HubView<ReturnType<typeof batchView>> {
       this.save({ error: result.error });
       return;
     }
-    this.apply(result.record);
-    const ids = batchMemberIds(result.record);
-    this.hiddenMembers = Math.max(0, ids.length - MEMBER_LIMIT);
-    this.table.reset(ids.slice(0, MEMBER_LIMIT));
-    for (const meshId of ids.slice(0, MEMBER_LIMIT)) {
-      this.watch(
-        { channel: 'MeshProgressChannel', mesh_id: meshId },
-        {
-          received: payload => {
-            if (this.table.apply(payload)) {
-              this.memberChanged();
-            }
-          },
-          connected: () => undefined,
-          disconnected: () => undefined,
-          rejected: () => undefined
-        }
-      );
+    this.members.reset(batchMemberIds(result.record));
+    // A newer batch payload checks the members itself; an older one leaves it to here.
+    if (!this.apply(result.record) && this.members.stale(this.model.attributes as unknown as BatchState)) {
+      void this.discover(generation);
     }
+    this.syncWatches();
     this.memberChanged();
+  }
+
+  /**
+   * Look up a large batch's failed and processing members (REST lists of the user's meshes in those
+   * statuses); at most one look-up at a time and one per `DISCOVERY_MS`, and one more if asked meanwhile.
+   */
+  private async discover(generation: number): Promise<void> {
+    if (this.discovering) {
+      this.discoverAgain = true;
+      return;
+    }
+    this.discovering = true;
+    try {
+      const wait = this.lastDiscovery + DISCOVERY_MS - Date.now();
+      if (wait > 0) {
+        await new Promise(resolve => window.setTimeout(resolve, wait));
+      }
+      this.lastDiscovery = Date.now();
+      const statuses = ['failed', 'processing'];
+      const answers = await Promise.all(statuses.map(status => listMeshes(status)));
+      if (generation !== this.generation) {
+        return;
+      }
+      const records: unknown[] = [];
+      for (const answer of answers) {
+        const body = answer.ok ? (answer.record as { meshes?: unknown }) : null;
+        if (body !== null && Array.isArray(body.meshes)) {
+          records.push(...body.meshes);
+        }
+      }
+      if (answers.every(answer => answer.ok) && this.members.discover(records, statuses, new Set(this.memberWatches.keys()))) {
+        this.memberChanged();
+      }
+      this.syncWatches();
+    } finally {
+      this.discovering = false;
+    }
+    if (this.discoverAgain && generation === this.generation) {
+      this.discoverAgain = false;
+      void this.discover(generation);
+    }
+  }
+
+  /** Watch exactly the members `BatchMembers` asks for. */
+  private syncWatches(): void {
+    const wanted = new Set(this.members.watchIds());
+    for (const [meshId, stop] of this.memberWatches) {
+      if (!wanted.has(meshId)) {
+        stop();
+        this.memberWatches.delete(meshId);
+      }
+    }
+    for (const meshId of wanted) {
+      if (!this.memberWatches.has(meshId)) {
+        this.memberWatches.set(meshId, sharedCable().watch(
+          { channel: 'MeshProgressChannel', mesh_id: meshId },
+          {
+            received: payload => {
+              if (this.members.apply(payload)) {
+                this.memberChanged();
+              }
+            },
+            connected: () => undefined,
+            disconnected: () => undefined,
+            rejected: () => undefined
+          }
+        ));
+      }
+    }
   }
 
   private memberChanged(): void {
     this.frame.schedule();
+    if (this.members.large && !this.watchSyncQueued) {
+      // A large batch's finished members are released; after the payload that finished them is handled.
+      this.watchSyncQueued = true;
+      queueMicrotask(() => {
+        this.watchSyncQueued = false;
+        this.syncWatches();
+      });
+    }
     if (this.syncTimer === null) {
       const wait = Math.max(0, this.lastSync + MEMBER_SYNC_MS - Date.now());
       this.syncTimer = window.setTimeout(() => {
         this.syncTimer = null;
         this.lastSync = Date.now();
-        this.save({ meshes: this.table.entries() });
+        const rows = this.members.view(this.model.attributes as unknown as BatchState).rows;
+        this.save({ meshes: rows.slice(0, SYNCED_MEMBERS) });
       }, wait);
     }
   }
@@ -499,38 +555,59 @@ export class BatchProgressView extends HubView<ReturnType<typeof batchView>> {
 
   protected drawExtra(view: ReturnType<typeof batchView>): void {
     setText(this.counts, view.countsText);
-    const entries = this.table.entries();
-    const seen = new Set<number>();
-    for (const entry of entries) {
-      seen.add(entry.mesh_id);
-      let row = this.rows.get(entry.mesh_id);
-      if (row === undefined) {
-        const item = element(this.list, 'li', 'mp-Progress-member');
-        const name = element(item, 'span', 'mp-Progress-memberName');
-        const track = element(item, 'span', 'mp-Progress-memberTrack', { 'aria-hidden': 'true' });
-        const fill = element(track, 'span', 'mp-Progress-memberFill');
-        const percent = element(item, 'span', 'mp-Progress-memberPercent');
-        const status = element(item, 'span', 'mp-Progress-memberStatus');
-        row = { item, name, status, percent, fill };
-        this.rows.set(entry.mesh_id, row);
-      }
-      setText(row.name, entry.name || `Mesh ${entry.mesh_id}`);
-      setText(row.status, entry.message && entry.status === 'failed' ? `Failed: ${entry.message}` : statusLabel(entry.status));
-      setText(row.percent, formatPercent(entry.status === 'completed' ? 100 : entry.progress));
-      const width = `${entry.status === 'completed' ? 100 : entry.progress}%`;
-      if (row.fill.style.width !== width) {
-        row.fill.style.width = width;
-      }
-      setAttribute(row.item, 'data-status', entry.status || 'unknown');
+    const { rows, restText } = this.members.view(this.model.attributes as unknown as BatchState);
+    this.list.hidden = rows.length === 0;
+    setText(this.more, restText);
+    this.more.hidden = restText === '';
+    if (rows.length === 0) {
+      return;
     }
-    for (const [meshId, row] of this.rows) {
-      if (!seen.has(meshId)) {
-        row.item.remove();
-        this.rows.delete(meshId);
-      }
+    // A virtual list: only the rows in view (plus a margin) exist; two spacers stand in for the others.
+    // Layout is read before anything is written, so a frame costs one layout.
+    const { first, last } = virtualWindow(
+      this.list.scrollTop,
+      this.list.clientHeight,
+      rows.length,
+      MEMBER_ROW_PX,
+      MEMBER_OVERSCAN
+    );
+    setHeight(this.spacers[0], first * MEMBER_ROW_PX);
+    setHeight(this.spacers[1], (rows.length - last) * MEMBER_ROW_PX);
+    while (this.slots.length < last - first) {
+      this.slots.push(this.memberRow());
     }
-    this.list.hidden = entries.length === 0;
-    setText(this.more, this.hiddenMembers > 0 ? `and ${this.hiddenMembers} more meshes (counted above, not listed)` : '');
-    this.more.hidden = this.hiddenMembers === 0;
+    this.slots.forEach((slot, index) => {
+      const entry = rows[first + index];
+      slot.item.hidden = entry === undefined || first + index >= last;
+      if (!slot.item.hidden && entry !== undefined) {
+        this.drawMember(slot, entry);
+      }
+    });
+  }
+
+  private memberRow(): MemberRow {
+    const item = document.createElement('li');
+    item.className = 'mp-Progress-member';
+    this.list.insertBefore(item, this.spacers[1]);
+    const name = element(item, 'span', 'mp-Progress-memberName');
+    const track = element(item, 'span', 'mp-Progress-memberTrack', { 'aria-hidden': 'true' });
+    const fill = element(track, 'span', 'mp-Progress-memberFill');
+    const percent = element(item, 'span', 'mp-Progress-memberPercent');
+    const status = element(item, 'span', 'mp-Progress-memberStatus');
+    return { item, name, status, percent, fill };
+  }
+
+  private drawMember(row: MemberRow, entry: MeshEntry): void {
+    const name = entry.name || `Mesh ${entry.mesh_id}`;
+    const progress = entry.status === 'completed' ? 100 : entry.progress;
+    const status = entry.message && entry.status === 'failed' ? `Failed: ${entry.message}` : statusLabel(entry.status);
+    setText(row.name, name);
+    setAttribute(row.name, 'title', name);
+    setText(row.status, status);
+    setAttribute(row.status, 'title', status);
+    setText(row.percent, formatPercent(progress));
+    setWidth(row.fill, progress);
+    setAttribute(row.item, 'data-status', entry.status || 'unknown');
+    setAttribute(row.item, 'data-mesh-id', String(entry.mesh_id));
   }
 }

@@ -19,7 +19,6 @@ import {
   formatPercent,
   meshPatch,
   MeshState,
-  MeshTable,
   meshView,
   remainingText,
   resultHref
@@ -161,20 +160,6 @@ describe('batchPatch and members', () => {
     assert.deepEqual(batchMemberIds({ mesh_ids: [5, 6, 6, 'x'] }), [5, 6]);
     assert.deepEqual(batchMemberIds({ meshes: [{ id: 1 }, { mesh_id: 2 }, null] }), [1, 2]);
     assert.deepEqual(batchMemberIds(null), []);
-  });
-
-  it('keeps one version per member', () => {
-    const table = new MeshTable();
-    table.reset([7, 8]);
-    assert.equal(table.apply(meshPayload()), true);
-    assert.equal(table.apply(meshPayload()), false, 'same version again');
-    assert.equal(table.apply(meshPayload({ mesh_id: 9, version: 100 })), false, 'not a member');
-    assert.equal(table.apply(meshPayload({ mesh_id: 8, version: 1, status: 'pending', progress: 0 })), true);
-    assert.equal(table.apply(meshPayload({ version: 10, status: 'completed', progress: 100 })), true);
-    assert.deepEqual(table.entries(), [
-      { mesh_id: 7, name: 'brain.png', status: 'completed', progress: 100, message: 'meshing' },
-      { mesh_id: 8, name: 'brain.png', status: 'pending', progress: 0, message: 'meshing' }
-    ]);
   });
 });
 

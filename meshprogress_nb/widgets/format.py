@@ -7,6 +7,7 @@ The TypeScript views (``labextension/src/logic.ts``) format the same way; both a
 from __future__ import annotations
 
 import math
+from typing import Any
 
 STATUS_LABELS: dict[str, str] = {
     "": "Connecting…",
@@ -51,3 +52,23 @@ def format_percent(progress: float | None) -> str:
 def status_label(status: str) -> str:
     """Human label of a status; ``""`` (no payload yet) reads as connecting."""
     return STATUS_LABELS.get(status, status)
+
+
+def rest_text(counts: dict[str, int], rows: list[dict[str, Any]]) -> str:
+    """``and 950 more meshes: 812 completed, 138 pending``: a batch's members not in ``rows``, by status.
+
+    The same text as the front end's ``restText`` (labextension/src/members.ts); empty when all are listed.
+    """
+    rest = max(0, counts.get("total", 0) - len(rows))
+    if rest == 0:
+        return ""
+    listed: dict[str, int] = {}
+    for row in rows:
+        listed[row.get("status", "")] = listed.get(row.get("status", ""), 0) + 1
+    parts = [
+        f"{n} {status}"
+        for status in ("processing", "failed", "pending", "cancelled", "completed")
+        if (n := max(0, counts.get(status, 0) - listed.get(status, 0))) > 0
+    ]
+    noun = "mesh" if rest == 1 else "meshes"
+    return f"and {rest} more {noun}: {', '.join(parts)}" if parts else f"and {rest} more {noun}"

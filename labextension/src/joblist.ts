@@ -1,0 +1,193 @@
+/**
+ * The sidebar's list of the user's jobs, free of DOM imports so it runs under Node's test runner.
+ *
+ * REST lists (`GET meshes`, `GET batches`) say which jobs exist; cable payloads and action answers keep the
+ * shown rows current, each version-checked like the widgets (`meshPatch`/`batchPatch`). Meshes that belong to
+ * a batch are shown through their batch's row, so a batch of 1,000 is one row.
+ */
+
+import {
+  batchPatch,
+  BatchState,
+  batchView,
+  meshPatch,
+  MeshState,
+  meshView,
+  ProgressDisplay
+} from './logic';
+
+export type JobKind = 'mesh' | 'batch';
+
+/** Active rows shown at most (pending or processing), newest first. */
+export const ACTIVE_LIMIT = 50;
+/** Finished rows shown at most, newest first. */
+export const RECENT_LIMIT = 20;
+
+const ACTIVE: readonly string[] = ['pending', 'processing'];
+
+interface Entry {
+  kind: JobKind;
+  id: number;
+  /** `created_at` of the REST record: the list's order (ISO strings sort as times). */
+  created: string;
+  mesh: MeshState | null;
+  batch: BatchState | null;
+}
+
+/** What the sidebar writes for one row; every field is plain text, a number or a flag. */
+export interface JobRowView extends ProgressDisplay {
+  key: string;
+  kind: JobKind;
+  id: number;
+  title: string;
+  /** A batch's counts (`4/10 done · 1 failed`); empty for a mesh. */
+  countsText: string;
+  /** A completed mesh's result link (already made safe), else null. */
+  resultHref: string | null;
+}
+
+type Json = Record<string, unknown>;
+
+function isObject(value: unknown): value is Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function recordId(record: Json, idKey: string): number | null {
+  const id = record.id ?? record[idKey];
+  return typeof id === 'number' && Number.isInteger(id) && id > 0 ? id : null;
+}
+
+function listOf(body: unknown, field: string): Json[] {
+  if (!isObject(body) || !Array.isArray(body[field])) {
+    return [];
+  }
+  return (body[field] as unknown[]).filter(isObject);
+}
+
+/** The key of a row: `mesh:7`, `batch:3`. */
+export function jobKey(kind: JobKind, id: number): string {
+  return `${kind}:${id}`;
+}
+
+export class JobList {
+  private readonly entries = new Map<string, Entry>();
+
+  constructor(
+    private readonly activeLimit = ACTIVE_LIMIT,
+    private readonly recentLimit = RECENT_LIMIT
+  ) {}
+
+  /**
+   * Fold in the REST answers `{"meshes": [...]}` and `{"batches": [...]}` (either may be null when its
+   * request failed). Known rows keep any newer state they already have; rows missing from a list stay (the
+   * lists hold only the newest jobs).
+   */
+  load(meshes: unknown, batches: unknown): void {
+    for (const record of listOf(meshes, 'meshes')) {
+      if (record.batch_id === null || record.batch_id === undefined) {
+        this.add('mesh', record);
+      }
+    }
+    for (const record of listOf(batches, 'batches')) {
+      this.add('batch', record);
+    }
+  }
+
+  has(kind: JobKind, id: number): boolean {
+    return this.entries.has(jobKey(kind, id));
+  }
+
+  /** A cable payload or REST record of a known row; true when it changed the row. */
+  apply(kind: JobKind, payload: unknown): boolean {
+    if (!isObject(payload)) {
+      return false;
+    }
+    const id = recordId(payload, kind === 'mesh' ? 'mesh_id' : 'batch_id');
+    const entry = id === null ? undefined : this.entries.get(jobKey(kind, id));
+    if (entry === undefined || id === null) {
+      return false;
+    }
+    if (kind === 'mesh') {
+      const patch = meshPatch({ id, version: entry.mesh?.version ?? 0 }, payload);
+      if (patch === null) {
+        return false;
+      }
+      entry.mesh = patch;
+    } else {
+      const patch = batchPatch({ id, version: entry.batch?.version ?? 0 }, payload);
+      if (patch === null) {
+        return false;
+      }
+      entry.batch = patch;
+    }
+    return true;
+  }
+
+  /** The rows to show: active ones, then recently finished ones, each newest first and capped. */
+  rows(basePath: string): { active: JobRowView[]; recent: JobRowView[] } {
+    const sorted = Array.from(this.entries.values()).sort(
+      (a, b) => (a.created < b.created ? 1 : a.created > b.created ? -1 : b.id - a.id)
+    );
+    const active: JobRowView[] = [];
+    const recent: JobRowView[] = [];
+    for (const entry of sorted) {
+      const view = rowView(entry, basePath);
+      if (ACTIVE.includes(view.status)) {
+        if (active.length < this.activeLimit) {
+          active.push(view);
+        }
+      } else if (recent.length < this.recentLimit) {
+        recent.push(view);
+      }
+    }
+    return { active, recent };
+  }
+
+  private add(kind: JobKind, record: Json): void {
+    const id = recordId(record, kind === 'mesh' ? 'mesh_id' : 'batch_id');
+    if (id === null) {
+      return;
+    }
+    const key = jobKey(kind, id);
+    if (!this.entries.has(key)) {
+      const created = typeof record.created_at === 'string' ? record.created_at : '';
+      this.entries.set(key, { kind, id, created, mesh: null, batch: null });
+    }
+    this.apply(kind, record);
+  }
+}
+
+function rowView(entry: Entry, basePath: string): JobRowView {
+  const key = jobKey(entry.kind, entry.id);
+  if (entry.kind === 'mesh') {
+    const state: MeshState = entry.mesh ?? {
+      mesh_id: entry.id,
+      name: '',
+      status: '',
+      progress: 0,
+      message: '',
+      estimated_remaining: null,
+      result_url: null,
+      updated_at: null,
+      batch_id: null,
+      version: 0
+    };
+    return { ...meshView(state, basePath), key, kind: 'mesh', id: entry.id, countsText: '' };
+  }
+  const state: BatchState = entry.batch ?? {
+    batch_id: entry.id,
+    name: '',
+    status: '',
+    progress: 0,
+    estimated_remaining: null,
+    updated_at: null,
+    version: 0,
+    total: 0,
+    completed: 0,
+    failed: 0,
+    cancelled: 0,
+    processing: 0,
+    pending: 0
+  };
+  return { ...batchView(state), key, kind: 'batch', id: entry.id, resultHref: null };
+}
