@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import struct
 from typing import Any
 
 from jupyter_server.auth.decorator import allow_unauthenticated
 from jupyter_server.base.handlers import JupyterHandler
 from jupyter_server.base.websocket import WebSocketMixin
 from tornado.iostream import StreamClosedError
-from tornado.websocket import WebSocketClosedError, WebSocketHandler
+from tornado.websocket import WebSocketHandler
 
 from ..fanout import Subscription
 from ..hub import Identity
@@ -31,6 +32,10 @@ class CableHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):  # type: i
     @property
     def max_message_size(self) -> int:
         return self.cable.config.max_frame_bytes
+
+    def get_compression_options(self) -> None:
+        """No permessage-deflate: every subscriber of a broadcast can then be sent the very same bytes."""
+        return None
 
     def select_subprotocol(self, subprotocols: list[str]) -> str | None:
         return protocol.SUBPROTOCOL if protocol.SUBPROTOCOL in subprotocols else None
@@ -60,11 +65,32 @@ class CableHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):  # type: i
             self.cable.forget(self)
 
     def write_frame(self, frame: bytes) -> None:
-        if self.ws_connection is None or self.ws_connection.is_closing():
+        """Send one text frame, straight to the socket when nothing is queued before it.
+
+        A broadcast writes the same frame to thousands of connections: tornado's ``write_message`` would build
+        the WebSocket header, a Future and a Task for each. Here the header is built once per frame
+        (:func:`wire_frame`) and an idle socket takes it in one ``send``; only the rest of a partial write goes
+        through the stream's buffer, which keeps the order of frames.
+        """
+        connection = self.ws_connection
+        if connection is None or connection.is_closing():
             return
+        stream = connection.stream  # type: ignore[attr-defined]
+        data = wire_frame(frame)
+        if not stream.writing():
+            try:
+                sent = stream.socket.send(data)
+            except BlockingIOError:
+                sent = 0
+            except OSError:
+                stream.close(exc_info=True)  # the client went away: tornado calls on_close
+                return
+            if sent == len(data):
+                return
+            data = data[sent:]
         try:
-            self.write_message(frame).add_done_callback(_consume)
-        except (WebSocketClosedError, StreamClosedError):
+            stream.write(data)
+        except StreamClosedError:
             return
 
     def send_frame(self, key: str, frame: bytes) -> None:
@@ -91,7 +117,25 @@ class CableHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):  # type: i
         return True
 
 
-def _consume(future: Any) -> None:
-    """Retrieve a write's outcome: a client that went away mid-write is not an error worth a traceback."""
-    if not future.cancelled():
-        future.exception()
+_last_frame: tuple[bytes, bytes] = (b"", b"")
+
+
+def wire_frame(frame: bytes) -> bytes:
+    """``frame`` as an unmasked, uncompressed WebSocket text frame (RFC 6455 5.2), what a server sends.
+
+    The last result is kept: a broadcast passes the same ``frame`` object for every subscriber, so the header
+    is built and the payload copied once per broadcast, not once per connection.
+    """
+    global _last_frame
+    if _last_frame[0] is frame:
+        return _last_frame[1]
+    size = len(frame)
+    if size < 126:
+        header = struct.pack("!BB", 0x81, size)
+    elif size <= 0xFFFF:
+        header = struct.pack("!BBH", 0x81, 126, size)
+    else:
+        header = struct.pack("!BBQ", 0x81, 127, size)
+    data = header + frame
+    _last_frame = (frame, data)
+    return data
