@@ -198,10 +198,8 @@ class ProgressHub:
         mesh = await self.backend.get_mesh(claims.mesh_id)
         if mesh is None or mesh.job_id != job_id:
             raise InvalidToken
-        if report.seq is not None and report.seq <= mesh.last_seq:
+        if not state.is_news(mesh, report):
             return False
-        if mesh.status.terminal:
-            raise Conflict(mesh.status, f"Mesh {mesh.id} is already {mesh.status.value}")
         admitted = self.throttle.admit((mesh.id, job_id), report)
         if admitted is None:
             return True  # merged into the job's pending report, written at its next slot

@@ -79,7 +79,7 @@ class Mesh:
     def estimated_remaining(self, now: float | None = None) -> int | None:
         if self.status is not Status.PROCESSING:
             return None
-        return estimate_remaining(self.rate_state, self.progress, now or time.time(), self.started_at)
+        return estimate_remaining(self.rate_state, self.progress, time.time() if now is None else now, self.started_at)
 
 
 @dataclass
@@ -125,7 +125,7 @@ class Batch:
         """
         if self.status is not Status.PROCESSING or self.started_at is None:
             return None
-        now = now or time.time()
+        now = time.time() if now is None else now
         elapsed = now - self.started_at
         progress = self.progress
         if progress <= 0 or elapsed <= 0 or progress >= 100:

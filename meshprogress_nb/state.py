@@ -37,12 +37,19 @@ class Report:
 WORKER_STATUSES = frozenset({Status.PROCESSING, Status.COMPLETED, Status.FAILED})
 
 
-def apply_report(mesh: Mesh, report: Report, now: float) -> Mesh | None:
-    """The mesh after ``report``, or None when the report is a duplicate (by ``seq``) and changes nothing."""
+def is_news(mesh: Mesh, report: Report) -> bool:
+    """False for a duplicate or reordered report (by ``seq``); Conflict once the attempt has ended."""
     if report.seq is not None and report.seq <= mesh.last_seq:
-        return None
+        return False
     if mesh.status.terminal:
         raise Conflict(mesh.status, f"Mesh {mesh.id} is already {mesh.status.value}")
+    return True
+
+
+def apply_report(mesh: Mesh, report: Report, now: float) -> Mesh | None:
+    """The mesh after ``report``, or None when the report is a duplicate (by ``seq``) and changes nothing."""
+    if not is_news(mesh, report):
+        return None
     status = report.status or Status.PROCESSING
     started_at = mesh.started_at if mesh.started_at is not None else now
     progress = mesh.progress if report.progress is None else max(mesh.progress, report.progress)
