@@ -443,3 +443,51 @@ def test_a_batch_of_1000_meshes_stays_responsive_and_completes(page: Page, lab: 
     assert max(long_tasks, default=0) < 250, long_tasks
     assert sum(long_tasks) < 0.2 * sum(gaps), (sum(long_tasks), sum(gaps))
     assert sorted(gaps)[int(len(gaps) * 0.95)] < 100, "95% of frames within 100 ms"
+
+
+def test_widget_outlives_its_kernel_and_a_server_restart(tmp_path: Path) -> None:
+    """The front end watches the hub itself: with the kernel shut down it keeps updating; when the server goes
+    away the connection dot goes dark, and after the restart it reconnects and shows the current state at once."""
+    server = LabServer(workspace(tmp_path / "lab")).start()
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            page = browser.new_page()
+            notebook = nbformat.v4.new_notebook()
+            notebook.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
+            notebook.cells = [
+                nbformat.v4.new_code_cell(
+                    "import meshprogress_nb\njob = meshprogress_nb.connect().submit('x.png', name='outlives', "
+                    "dispatch=False)\njob"
+                )
+            ]
+            nbformat.write(notebook, server.root / "outlives.ipynb")
+            open_notebook(page, server, "outlives.ipynb")
+            run_all(page)
+            card = widget(page, "outlives")
+            expect(card).to_have_class(re.compile("mp-mod-connected"), timeout=60_000)
+            api = {"token": server.token}
+            mesh = httpx.get(f"{server.url}meshprogress/api/v1/meshes", params=api).json()["meshes"][0]
+            for kernel in httpx.get(f"{server.url}api/kernels", params=api).json():
+                httpx.delete(f"{server.url}api/kernels/{kernel['id']}", params=api)
+            retried = httpx.post(f"{server.url}meshprogress/api/v1/meshes/{mesh['id']}/cancel", params=api)
+            assert retried.status_code == 200
+            retried = httpx.post(f"{server.url}meshprogress/api/v1/meshes/{mesh['id']}/retry", params=api).json()
+            target = {
+                "url": retried["callback"]["url"],
+                "token": retried["callback"]["token"],
+                "job_id": retried["job_id"],
+            }
+            callback(server, target, progress=30, message="no kernel needed")
+            expect(card).to_contain_text("no kernel needed", timeout=30_000)
+
+            server.stop()
+            expect(card).not_to_have_class(re.compile("mp-mod-connected"), timeout=60_000)
+            server.start()
+            callback(server, target, progress=70, message="after the restart")
+            expect(card).to_have_class(re.compile("mp-mod-connected"), timeout=90_000)
+            expect(card).to_contain_text("after the restart", timeout=30_000)
+            assert float(card.locator("[role=progressbar]").first.get_attribute("aria-valuenow") or 0) == 70
+            browser.close()
+    finally:
+        server.stop()
