@@ -68,6 +68,14 @@ def scheduler(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             process.wait(30)
 
 
+async def scheduler_tasks(address: str) -> set[str]:
+    """The task keys the scheduler holds."""
+    from distributed import Client
+
+    async with Client(address, asynchronous=True) as client:
+        return set(await client.run_on_scheduler(lambda dask_scheduler: [str(k) for k in dask_scheduler.tasks]))
+
+
 async def test_dask_dispatch_runs_jobs_and_cancel_cancels_the_future(scheduler: str, tmp_path: Path) -> None:
     server = HubServer(
         tmp_path, extra=f"c.MeshProgress.dispatcher = 'dask'\nc.MeshProgress.dask_scheduler = {scheduler!r}"
@@ -93,7 +101,24 @@ async def test_dask_dispatch_runs_jobs_and_cancel_cancels_the_future(scheduler: 
         while (await api.http.get(f"{API}meshes/{slow['id']}")).json()["status"] != "processing":
             assert time.monotonic() < deadline
             await asyncio.sleep(0.2)
-        assert (await api.http.post(f"{API}meshes/{slow['id']}/cancel")).json()["status"] == "cancelled"
+        # Two more: one takes the other worker, the last waits in the scheduler's queue.
+        busy, queued = [
+            (
+                await api.http.post(
+                    f"{API}meshes", json={"source": str(SAMPLES / "crater.png"), "params": {"smooth_iterations": 30000}}
+                )
+            ).json()
+            for _ in range(2)
+        ]
+        key = f"meshprogress-{queued['id']}-{queued['job_id']}"
+        assert key in await scheduler_tasks(scheduler)
+        assert (await api.http.post(f"{API}meshes/{queued['id']}/cancel")).json()["status"] == "cancelled"
+        while key in await scheduler_tasks(scheduler):  # the future was cancelled, not left to run into a 409
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.2)
+        assert f"meshprogress-{busy['id']}-{busy['job_id']}" in await scheduler_tasks(scheduler)
+        for job in (slow, busy):
+            assert (await api.http.post(f"{API}meshes/{job['id']}/cancel")).json()["status"] == "cancelled"
         await asyncio.sleep(2)
         assert (await api.http.get(f"{API}meshes/{slow['id']}")).json()["status"] == "cancelled"
         assert "dispatching to Dask" in server.log()
