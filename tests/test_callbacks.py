@@ -81,8 +81,9 @@ json_values = st.recursive(
 )
 
 
-@given(st.dictionaries(st.sampled_from(["job_id", "progress", "message", "status", "seq", "result_url", "x"]),
-                       json_values))
+@given(
+    st.dictionaries(st.sampled_from(["job_id", "progress", "message", "status", "seq", "result_url", "x"]), json_values)
+)
 def test_fuzzed_callbacks_parse_or_fail_cleanly(data: dict) -> None:
     try:
         job_id, report = parse_callback(json.loads(json.dumps(data)))

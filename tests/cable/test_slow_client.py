@@ -33,9 +33,11 @@ async def test_a_stalled_reader_holds_at_most_one_pending_frame_per_stream(hub: 
         async def flood(mesh: dict) -> None:
             nonlocal posts
             for step in range(1, 41):
-                await worker.post(CALLBACK, json={"job_id": mesh["job_id"], "progress": step * 2.5,
-                                                  "message": f"{step} {BIG}"},
-                                  headers={"X-Callback-Token": mesh["callback"]["token"]})
+                await worker.post(
+                    CALLBACK,
+                    json={"job_id": mesh["job_id"], "progress": step * 2.5, "message": f"{step} {BIG}"},
+                    headers={"X-Callback-Token": mesh["callback"]["token"]},
+                )
                 posts += 1
                 await asyncio.sleep(0.05)
 

@@ -13,8 +13,14 @@ from .server import free_port
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 
 
@@ -34,16 +40,34 @@ class LabServer:
         return f"http://127.0.0.1:{self.port}/"
 
     def start(self, timeout: float = 60) -> LabServer:
-        env = {**os.environ, "JUPYTER_CONFIG_DIR": str(self.root / ".config"),
-               "JUPYTER_RUNTIME_DIR": str(self.root / ".runtime"), "JUPYTER_DATA_DIR": str(self.root / ".data")}
+        env = {
+            **os.environ,
+            "JUPYTER_CONFIG_DIR": str(self.root / ".config"),
+            "JUPYTER_RUNTIME_DIR": str(self.root / ".runtime"),
+            "JUPYTER_DATA_DIR": str(self.root / ".data"),
+        }
         for name in ("MESHPROGRESS_REDIS_URL", "MESHPROGRESS_SERVER_URL", "MESHPROGRESS_SERVER_TOKEN"):
             env.pop(name, None)
         log = open(self.log_path, "ab")  # noqa: SIM115 - owned by the process
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", "--ServerApp.ip=127.0.0.1",
-             f"--ServerApp.port={self.port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={self.token}",
-             f"--ServerApp.root_dir={self.root}", "--MeshProgress.pool_size=1", *self.extra_args],
-            env=env, stdout=log, stderr=subprocess.STDOUT, cwd=self.root,
+            [
+                sys.executable,
+                "-m",
+                "jupyterlab",
+                "--no-browser",
+                "--allow-root",
+                "--ServerApp.ip=127.0.0.1",
+                f"--ServerApp.port={self.port}",
+                "--ServerApp.port_retries=0",
+                f"--IdentityProvider.token={self.token}",
+                f"--ServerApp.root_dir={self.root}",
+                "--MeshProgress.pool_size=1",
+                *self.extra_args,
+            ],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=self.root,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
