@@ -50,9 +50,13 @@ def callback_base_url(config: MeshProgress, serverapp: Any) -> str:
 
 
 def _use_server_log(serverapp: Any) -> None:
-    """Send the package's log lines (``meshprogress_nb.*`` loggers) to the server's own log handlers."""
+    """Send the package's log lines (``meshprogress_nb.*`` loggers) to the server's own log handlers.
+
+    The level is the server's ``log_level`` (what its handlers let through), not its logger's DEBUG: a line
+    below it then costs a level check, not a log record (callbacks' access lines are debug lines).
+    """
     package_log = logging.getLogger("meshprogress_nb")
-    package_log.setLevel(serverapp.log.level)
+    package_log.setLevel(serverapp.log_level)
     package_log.propagate = False
     for handler in serverapp.log.handlers:
         if handler not in package_log.handlers:

@@ -6,6 +6,7 @@ Every error leaves as ``{"error": ...}`` with its status; nothing the client sen
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -190,6 +191,10 @@ class BatchActionHandler(JobsHandler):
 
 class CallbackHandler(ErrorsMixin, web.RequestHandler):
     """Workers' progress reports. The token is the only credential: no Jupyter auth, cookies or XSRF."""
+
+    log = logging.getLogger("meshprogress_nb.callbacks")
+    """Where jupyter-server's ``log_request`` writes this route's access lines: a busy worker fleet posts
+    thousands a second, so their 202 lines (debug) are skipped cheaply unless the server runs with --debug."""
 
     def initialize(self, hub: ProgressHub) -> None:
         self.hub = hub

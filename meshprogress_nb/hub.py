@@ -20,6 +20,7 @@ from .backends import Backend, MeshSpec
 from .backends.base import batch_stream
 from .config import MeshProgress
 from .models import Batch, Mesh, Status, batch_payload, mesh_payload
+from .recent import RecentMeshes
 from .state import Conflict, Report
 from .throttle import CallbackThrottle
 from .tokens import CallbackTokens, InvalidToken
@@ -63,6 +64,7 @@ class ProgressHub:
         self.api_path = api_path
         self.listeners: list[Callable[[str, Mesh], Any]] = []
         self.throttle = CallbackThrottle(config.callback_rate_limit, self._apply_report)
+        self.recent = RecentMeshes()
         self._stall_task: asyncio.Task[None] | None = None
 
     # -- lifecycle -------------------------------------------------------------------------------------------
@@ -190,22 +192,24 @@ class ProgressHub:
         """Apply a worker's report. True if it changed the mesh, False if it was a duplicate.
 
         Raises InvalidToken (401) unless the token is valid and names this job's current attempt, and
-        Conflict (409) once the attempt has ended.
+        Conflict (409) once the attempt has ended. The mesh's state comes from this server's hint when it has
+        one that accepts the report; a refusal is always decided on the store's state.
         """
         claims = self.tokens.verify(token)
         if claims.job_id != job_id:
             raise InvalidToken
-        mesh = await self.backend.get_mesh(claims.mesh_id)
-        if mesh is None or mesh.job_id != job_id:
-            raise InvalidToken
+        mesh = self.recent.get(claims.mesh_id)
+        if mesh is None or mesh.job_id != job_id or mesh.status.terminal:
+            mesh = await self.backend.get_mesh(claims.mesh_id)
+            if mesh is None or mesh.job_id != job_id:
+                raise InvalidToken
+            self.recent.remember(mesh)
         if not state.is_news(mesh, report):
-            return False
-        admitted = self.throttle.admit((mesh.id, job_id), report)
-        if admitted is None:
-            return True  # merged into the job's pending report, written at its next slot
-        return await self._apply_report((mesh.id, job_id), admitted, first=mesh)
+            return False  # a hint with this job's seq: the store's seq is at least as far on
+        applied = await self.throttle.submit((mesh.id, job_id), report)
+        return True if applied is None else bool(applied)  # None: merged, written at the job's next slot
 
-    async def _apply_report(self, key: tuple[int, str], report: Report, first: Mesh | None = None) -> bool:
+    async def _apply_report(self, key: tuple[int, str], report: Report) -> bool:
         mesh_id, job_id = key
         applied = True
 
@@ -217,7 +221,10 @@ class ProgressHub:
             applied = updated is not None
             return updated
 
-        mesh = await self._transition(mesh_id, change, first=first)
+        try:
+            mesh = await self._transition(mesh_id, change, hint=self.recent.get(mesh_id))
+        except NotFound as exc:  # the store lost the mesh (e.g. a Redis without persistence restarted)
+            raise InvalidToken from exc
         if applied and mesh.status.terminal:
             log.info("meshprogress: mesh %d %s", mesh.id, mesh.status.value)
             self._notify(mesh.status.value, mesh)
@@ -265,20 +272,38 @@ class ProgressHub:
 
     # -- internals -------------------------------------------------------------------------------------------
 
-    async def _transition(self, mesh_id: int, change: Callable[[Mesh], Mesh | None], first: Mesh | None = None) -> Mesh:
-        """Apply ``change`` with optimistic concurrency: re-read and re-apply when another writer won."""
-        current = first
+    async def _transition(self, mesh_id: int, change: Callable[[Mesh], Mesh | None], hint: Mesh | None = None) -> Mesh:
+        """Apply ``change`` with optimistic concurrency: re-read and re-apply when another writer won.
+
+        ``hint`` (this server's last known state, possibly stale) saves the first read. A write from it is
+        compare-and-set like any other, and any other outcome (a refusal, nothing to change) is worked out
+        again on the store's state before it stands.
+        """
+        current = hint
         for _ in range(MAX_CAS_ATTEMPTS):
+            from_store = current is None
             if current is None:
                 current = await self.backend.get_mesh(mesh_id)
                 if current is None:
+                    self.recent.forget(mesh_id)
                     raise NotFound(f"Mesh {mesh_id} not found")
-            updated = change(current)
+                self.recent.remember(current)
+            try:
+                updated = change(current)
+            except Exception:
+                if from_store:
+                    raise
+                current = None
+                continue
             if updated is None:
-                return current
+                if from_store:
+                    return current
+                current = None
+                continue
             delta = state.member_delta(current, updated) if updated.batch_id is not None else None
             written, batch = await self.backend.save_mesh(current, updated, delta, encode(mesh_payload(updated)))
             if written:
+                self.recent.remember(updated)
                 if batch is not None:
                     await self.backend.publish(batch_stream(batch.id), encode(batch_payload(batch)))
                 return updated

@@ -22,21 +22,56 @@ def test_merge_keeps_the_latest_of_each_field() -> None:
 async def test_flood_is_merged_into_one_write_per_slot_and_status_changes_flush() -> None:
     written: list[Report] = []
 
-    async def apply(key, report: Report) -> None:  # noqa: ANN001
+    async def apply(key, report: Report) -> bool:  # noqa: ANN001
         written.append(report)
+        return True
 
     throttle = CallbackThrottle(rate=2, apply=apply)
     key = (1, "job")
-    assert throttle.admit(key, Report(progress=1, seq=1)) is not None
+    assert await throttle.submit(key, Report(progress=1, seq=1)) is True
     for seq in range(2, 100):
-        assert throttle.admit(key, Report(progress=seq / 2, seq=seq)) is None
+        assert await throttle.submit(key, Report(progress=seq / 2, seq=seq)) is None
     await asyncio.sleep(0.6)
-    assert [r.seq for r in written] == [99] and written[0].progress == 49.5
-    assert throttle.admit(key, Report(progress=60, seq=100)) is None
-    final = throttle.admit(key, Report(status=Status.COMPLETED, seq=101))
-    assert final is not None and final.progress == 60 and final.seq == 101
+    assert [r.seq for r in written] == [1, 99] and written[1].progress == 49.5
+    assert await throttle.submit(key, Report(progress=60, seq=100)) is None
+    assert await throttle.submit(key, Report(status=Status.COMPLETED, seq=101)) is True
+    final = written[-1]
+    assert final.status is Status.COMPLETED and final.progress == 60 and final.seq == 101
     await asyncio.sleep(0.6)
-    assert len(written) == 1, "the merged pending report went out with the status change, not after it"
+    assert len(written) == 3, "the merged pending report went out with the status change, not after it"
+
+
+async def test_one_write_in_flight_per_job_the_rest_follows_it() -> None:
+    """Overlapping writes of one job would race each other's compare-and-set; they queue instead."""
+    release = asyncio.Event()
+    started: list[Report] = []
+    in_flight = 0
+    most_in_flight = 0
+
+    async def apply(key, report: Report) -> bool:  # noqa: ANN001
+        nonlocal in_flight, most_in_flight
+        in_flight += 1
+        most_in_flight = max(most_in_flight, in_flight)
+        started.append(report)
+        await release.wait()
+        in_flight -= 1
+        return True
+
+    throttle = CallbackThrottle(rate=1000, apply=apply)
+    key = (1, "job")
+    first = asyncio.ensure_future(throttle.submit(key, Report(progress=1, seq=1)))
+    await asyncio.sleep(0.05)  # far past the 1 ms slot: only the write in flight holds the next one back
+    for seq in range(2, 10):
+        assert await throttle.submit(key, Report(progress=seq, seq=seq)) is None
+    assert [r.seq for r in started] == [1]
+    other = asyncio.ensure_future(throttle.submit((2, "other"), Report(progress=5, seq=1)))
+    await asyncio.sleep(0.01)
+    assert [r.seq for r in started] == [1, 1], "another job is not held back"
+    release.set()
+    assert await first is True and await other is True
+    await asyncio.sleep(0.05)
+    assert [r.seq for r in started] == [1, 1, 9] and started[-1].progress == 9
+    assert most_in_flight == 2
 
 
 async def test_a_flood_through_the_server_writes_a_bounded_number_of_versions(hub: HubServer, alice: Api) -> None:

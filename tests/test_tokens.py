@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from meshprogress_nb import tokens as tokens_module
 from meshprogress_nb.tokens import CallbackTokens, InvalidToken
 
 
@@ -37,3 +38,26 @@ def test_expired_tokens_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(time, "time", lambda: real + 11)
     with pytest.raises(InvalidToken):
         tokens.verify(token)
+
+
+def test_a_remembered_token_still_expires(monkeypatch: pytest.MonkeyPatch) -> None:
+    tokens = CallbackTokens("s3cret", max_age=10)
+    token = tokens.issue(7, "job-7")
+    assert tokens.verify(token).job_id == "job-7"
+    assert tokens.verify(token).job_id == "job-7"
+    real = time.time()
+    monkeypatch.setattr(time, "time", lambda: real + 12)
+    with pytest.raises(InvalidToken):
+        tokens.verify(token)
+
+
+def test_a_remembered_token_vouches_for_no_other(monkeypatch: pytest.MonkeyPatch) -> None:
+    tokens = CallbackTokens("s3cret", 60)
+    token = tokens.issue(7, "job-7")
+    tokens.verify(token)
+    with pytest.raises(InvalidToken):
+        tokens.verify(token[:-2] + ("AA" if not token.endswith("AA") else "BB"))
+    monkeypatch.setattr(tokens_module, "REMEMBERED", 3)
+    for i in range(10):
+        tokens.verify(tokens.issue(i, f"job-{i}"))
+    assert len(tokens._verified) <= 3

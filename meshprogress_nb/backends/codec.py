@@ -13,6 +13,7 @@ from typing import Any
 from ..models import Batch, Mesh, Status
 
 COUNT_PREFIX = "count_"
+MESH_FIELDS = tuple(f.name for f in dataclasses.fields(Mesh))
 
 
 def mesh_dict(mesh: Mesh) -> dict[str, Any]:
@@ -28,6 +29,13 @@ def mesh_from_dict(values: dict[str, Any]) -> Mesh:
 
 def mesh_fields(mesh: Mesh) -> dict[str, str]:
     return {name: json.dumps(value) for name, value in mesh_dict(mesh).items()}
+
+
+def changed_fields(old: Mesh, new: Mesh) -> dict[str, str]:
+    """The encoded fields of ``new`` that differ from ``old``: all a compare-and-set write from ``old`` sets."""
+    return {
+        name: json.dumps(_plain(value)) for name in MESH_FIELDS if (value := getattr(new, name)) != getattr(old, name)
+    }
 
 
 def mesh_from_fields(fields: dict[str, str]) -> Mesh:

@@ -7,18 +7,21 @@ server A is published on ``mesh_progress:{id}`` and reaches subscribers on serve
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 from collections.abc import Awaitable, Callable
 from typing import Any, ParamSpec, TypeVar
 
 import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import NoScriptError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from ..models import Batch, Mesh, Status
 from ..state import BatchDelta
+from .autopipeline import AutoPipeline
 from .base import BackendUnavailable, MeshSpec, Subscriber, mesh_stream, new_batch, new_mesh
-from .codec import COUNT_PREFIX, batch_fields, batch_from_fields, mesh_fields, mesh_from_fields
+from .codec import COUNT_PREFIX, batch_fields, batch_from_fields, changed_fields, mesh_fields, mesh_from_fields
 from .redis_pubsub import RedisSubscriptions
 
 # KEYS: mesh hash, processing index, [batch hash].
@@ -73,7 +76,8 @@ class RedisBackend:
             url, decode_responses=True, socket_timeout=5, socket_connect_timeout=2, health_check_interval=10
         )
         self.subscriptions = RedisSubscriptions(url, prefix)
-        self._save = self.redis.register_script(SAVE_MESH)
+        self.pipeline = AutoPipeline(self.redis)
+        self._save_sha = hashlib.sha1(SAVE_MESH.encode()).hexdigest()
 
     def key(self, name: str) -> str:
         return self.prefix + name
@@ -154,7 +158,7 @@ class RedisBackend:
     async def save_mesh(
         self, old: Mesh, new: Mesh, delta: BatchDelta | None, mesh_message: bytes
     ) -> tuple[bool, Batch | None]:
-        fields = mesh_fields(new)
+        fields = changed_fields(old, new)  # the hash holds ``old`` whenever the version check passes
         keys = [self.key(f"mesh:{new.id}"), self.key("meshes:processing")]
         score = str(new.updated_at) if new.status is Status.PROCESSING else ""
         args: list[Any] = [str(old.version), self.key(mesh_stream(new.id)), mesh_message, new.id, score, len(fields)]
@@ -166,7 +170,11 @@ class RedisBackend:
             args += [repr(delta.progress), json.dumps(delta.started_at), json.dumps(new.updated_at)]
             for status, change in delta.counts.items():
                 args += [COUNT_PREFIX + status, change]
-        result = await self._save(keys=keys, args=args)
+        try:
+            result = await self.pipeline.execute("EVALSHA", self._save_sha, len(keys), *keys, *args)
+        except NoScriptError:  # a Redis that restarted or flushed its scripts
+            await self.redis.script_load(SAVE_MESH)
+            result = await self.pipeline.execute("EVALSHA", self._save_sha, len(keys), *keys, *args)
         if result is None:
             return False, None
         if not result:

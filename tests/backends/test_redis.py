@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import redis
 
 from support.clients import Api, Cable
 from support.server import HubServer
@@ -65,3 +67,39 @@ async def test_killing_one_server_moves_nothing(two_servers) -> None:  # noqa: A
     finally:
         cable.close()
         await api_b.close()
+
+
+async def test_a_server_with_a_stale_view_still_writes_and_refuses_on_the_stores_word(two_servers) -> None:  # noqa: ANN001
+    """A remembers the mesh from its own writes; B then cancels and retries it behind A's back."""
+    a, b = two_servers
+    api_a, api_b = Api(a.url, "alice-token"), Api(b.url, "alice-token")
+    try:
+        mesh = await api_a.create_mesh()
+        assert (await api_a.callback(mesh["callback"], mesh["job_id"], progress=10, seq=1)).status_code == 202
+        assert (await api_b.http.post(f"meshprogress/api/v1/meshes/{mesh['id']}/cancel")).status_code == 200
+        await asyncio.sleep(0.2)  # past the job's write slot: A must write, not merge
+        late = await api_a.callback(mesh["callback"], mesh["job_id"], progress=20, seq=2)
+        assert late.status_code == 409 and late.json()["status"] == "cancelled"
+        retried = (await api_b.http.post(f"meshprogress/api/v1/meshes/{mesh['id']}/retry")).json()
+        assert (await api_a.callback(mesh["callback"], mesh["job_id"], progress=30, seq=3)).status_code == 401
+        fresh = await api_a.callback(retried["callback"], retried["job_id"], progress=40, seq=1)
+        assert fresh.status_code == 202 and fresh.json()["applied"] is True
+        stored = (await api_b.http.get(f"meshprogress/api/v1/meshes/{mesh['id']}")).json()
+        assert (stored["status"], stored["progress"], stored["attempt"]) == ("processing", 40, 2)
+    finally:
+        await api_a.close()
+        await api_b.close()
+
+
+async def test_writes_survive_a_redis_that_forgot_its_scripts(two_servers, redis_url: str) -> None:  # noqa: ANN001
+    a, _ = two_servers
+    api = Api(a.url, "alice-token")
+    try:
+        mesh = await api.create_mesh()
+        assert (await api.callback(mesh["callback"], mesh["job_id"], progress=10)).status_code == 202
+        redis.Redis.from_url(redis_url).script_flush()
+        await asyncio.sleep(0.2)
+        assert (await api.callback(mesh["callback"], mesh["job_id"], progress=20)).status_code == 202
+        assert (await api.http.get(f"meshprogress/api/v1/meshes/{mesh['id']}")).json()["progress"] == 20
+    finally:
+        await api.close()
