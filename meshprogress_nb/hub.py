@@ -7,13 +7,14 @@ Handlers translate HTTP and cable frames into calls on :class:`ProgressHub`; eve
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+import orjson
 
 from . import state
 from .backends import Backend, MeshSpec
@@ -47,8 +48,12 @@ class Identity:
 
 
 def encode(payload: dict[str, Any]) -> bytes:
-    """The one JSON encoding of a payload, shared by the broker and the cable frames."""
-    return json.dumps(payload, separators=(",", ":")).encode()
+    """The one JSON encoding of a payload, shared by the broker and the cable frames.
+
+    orjson, since every accepted callback encodes one; payloads hold only the model's own values (no user
+    ``params``), all of which orjson encodes as ``json`` would.
+    """
+    return orjson.dumps(payload)
 
 
 class ProgressHub:

@@ -71,9 +71,10 @@ class Mesh:
     def rate_state(self) -> RateState:
         return RateState(rate=self.rate, sampled_at=self.rate_at, sampled_progress=self.rate_progress)
 
-    def with_rate(self, state: RateState) -> Mesh:
+    def with_rate(self, state: RateState, **changes: Any) -> Mesh:
+        """This mesh with the rate ``state`` and any other ``changes``, in one copy."""
         return dataclasses.replace(
-            self, rate=state.rate, rate_at=state.sampled_at, rate_progress=state.sampled_progress
+            self, rate=state.rate, rate_at=state.sampled_at, rate_progress=state.sampled_progress, **changes
         )
 
     def estimated_remaining(self, now: float | None = None) -> int | None:

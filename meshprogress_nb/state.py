@@ -55,9 +55,8 @@ def apply_report(mesh: Mesh, report: Report, now: float) -> Mesh | None:
     progress = mesh.progress if report.progress is None else max(mesh.progress, report.progress)
     if status is Status.COMPLETED:
         progress = 100.0
-    rate = update_rate(mesh.rate_state, progress, now, started_at)
-    updated = dataclasses.replace(
-        mesh,
+    return mesh.with_rate(
+        update_rate(mesh.rate_state, progress, now, started_at),
         status=status,
         started_at=started_at,
         progress=progress,
@@ -67,7 +66,6 @@ def apply_report(mesh: Mesh, report: Report, now: float) -> Mesh | None:
         updated_at=now,
         version=mesh.version + 1,
     )
-    return updated.with_rate(rate)
 
 
 def cancel(mesh: Mesh, now: float, message: str = "Cancelled") -> Mesh:
@@ -83,8 +81,8 @@ def retry(mesh: Mesh, job_id: str, now: float) -> Mesh:
         raise Conflict(
             mesh.status, f"Only failed or cancelled meshes can be retried; mesh {mesh.id} is {mesh.status.value}"
         )
-    return dataclasses.replace(
-        mesh,
+    return mesh.with_rate(
+        RateState(),
         job_id=job_id,
         attempt=mesh.attempt + 1,
         status=Status.PENDING,
@@ -95,7 +93,7 @@ def retry(mesh: Mesh, job_id: str, now: float) -> Mesh:
         last_seq=-1,
         updated_at=now,
         version=mesh.version + 1,
-    ).with_rate(RateState())
+    )
 
 
 def stall(mesh: Mesh, now: float, timeout: float) -> Mesh:

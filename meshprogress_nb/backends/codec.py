@@ -10,6 +10,8 @@ import dataclasses
 import json
 from typing import Any
 
+import orjson
+
 from ..models import Batch, Mesh, Status
 
 COUNT_PREFIX = "count_"
@@ -32,9 +34,16 @@ def mesh_fields(mesh: Mesh) -> dict[str, str]:
 
 
 def changed_fields(old: Mesh, new: Mesh) -> dict[str, str]:
-    """The encoded fields of ``new`` that differ from ``old``: all a compare-and-set write from ``old`` sets."""
+    """The encoded fields of ``new`` that differ from ``old``: all a compare-and-set write from ``old`` sets.
+
+    orjson (on every callback's write, several times faster than ``json`` here) writes text that ``json``
+    reads back to the same values for all a change can carry (validated numbers, strings, None); the user's
+    ``params``, which may hold numbers orjson refuses, are written once at creation by :func:`mesh_fields`.
+    """
     return {
-        name: json.dumps(_plain(value)) for name in MESH_FIELDS if (value := getattr(new, name)) != getattr(old, name)
+        name: orjson.dumps(_plain(value)).decode()
+        for name in MESH_FIELDS
+        if (value := getattr(new, name)) != getattr(old, name)
     }
 
 

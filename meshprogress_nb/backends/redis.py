@@ -12,6 +12,7 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import Any, ParamSpec, TypeVar
 
+import orjson
 import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError
@@ -25,22 +26,26 @@ from .codec import COUNT_PREFIX, batch_fields, batch_from_fields, changed_fields
 from .redis_pubsub import RedisSubscriptions
 
 # KEYS: mesh hash, processing index, [batch hash].
-# ARGV: expected version, channel, message, mesh id, processing score ("" = not processing), n,
-#       n field/value pairs, then for a batch: progress delta, started_at, updated_at, count field/delta pairs.
+# ARGV: expected version, channel, message, mesh id, processing score ("" = not processing), the changed fields
+#       as one JSON object of field -> encoded value (one argument packs far cheaper than 2n), then for a batch:
+#       progress delta, started_at, updated_at, count field/delta pairs.
 SAVE_MESH = """
 if redis.call('HGET', KEYS[1], 'version') ~= ARGV[1] then return false end
-local n = tonumber(ARGV[6])
-redis.call('HSET', KEYS[1], unpack(ARGV, 7, 6 + 2 * n))
+local fields = {}
+for name, value in pairs(cjson.decode(ARGV[6])) do
+  fields[#fields + 1] = name
+  fields[#fields + 1] = value
+end
+redis.call('HSET', KEYS[1], unpack(fields))
 if ARGV[5] == '' then redis.call('ZREM', KEYS[2], ARGV[4]) else redis.call('ZADD', KEYS[2], ARGV[5], ARGV[4]) end
 redis.call('PUBLISH', ARGV[2], ARGV[3])
 if #KEYS < 3 then return {} end
-local i = 7 + 2 * n
-if tonumber(ARGV[i]) ~= 0 then redis.call('HINCRBYFLOAT', KEYS[3], 'progress_sum', ARGV[i]) end
-if ARGV[i + 1] ~= 'null' and redis.call('HGET', KEYS[3], 'started_at') == 'null' then
-  redis.call('HSET', KEYS[3], 'started_at', ARGV[i + 1])
+if tonumber(ARGV[7]) ~= 0 then redis.call('HINCRBYFLOAT', KEYS[3], 'progress_sum', ARGV[7]) end
+if ARGV[8] ~= 'null' and redis.call('HGET', KEYS[3], 'started_at') == 'null' then
+  redis.call('HSET', KEYS[3], 'started_at', ARGV[8])
 end
-redis.call('HSET', KEYS[3], 'updated_at', ARGV[i + 2])
-i = i + 3
+redis.call('HSET', KEYS[3], 'updated_at', ARGV[9])
+local i = 10
 while i < #ARGV do
   redis.call('HINCRBY', KEYS[3], ARGV[i], ARGV[i + 1])
   i = i + 2
@@ -161,9 +166,8 @@ class RedisBackend:
         fields = changed_fields(old, new)  # the hash holds ``old`` whenever the version check passes
         keys = [self.key(f"mesh:{new.id}"), self.key("meshes:processing")]
         score = str(new.updated_at) if new.status is Status.PROCESSING else ""
-        args: list[Any] = [str(old.version), self.key(mesh_stream(new.id)), mesh_message, new.id, score, len(fields)]
-        for name, value in fields.items():
-            args += [name, value]
+        args: list[Any] = [str(old.version), self.key(mesh_stream(new.id)), mesh_message, new.id, score]
+        args.append(orjson.dumps(fields))
         with_batch = new.batch_id is not None and delta is not None and not delta.empty
         if with_batch and delta is not None:
             keys.append(self.key(f"batch:{new.batch_id}"))
