@@ -18,7 +18,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.headless:
         return run_headless(args.dir)
-    return run_lab(args.dir or Path.home() / "meshprogress-demo", args.port)
+    run_lab(args.dir or Path.home() / "meshprogress-demo", args.port)
 
 
 if __name__ == "__main__":

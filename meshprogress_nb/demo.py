@@ -13,7 +13,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from .client import connect
 from .models import TERMINAL, Status
@@ -44,15 +44,20 @@ def _notebook_source() -> Path | None:
     return None
 
 
-def run_lab(root: Path, port: int | None) -> int:
-    """JupyterLab with the extension, opening the demo notebook (blocks until the user stops it)."""
+def run_lab(root: Path, port: int | None) -> NoReturn:
+    """Become JupyterLab with the extension, opening the demo notebook.
+
+    The process is replaced rather than given a child, so whatever stops the demo (Ctrl-C, a SIGTERM from a
+    supervisor or a test) stops JupyterLab itself and leaves no server behind.
+    """
     workspace(root)
     command = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={root}", str(root / NOTEBOOK)]
     if port:
         command.append(f"--ServerApp.port={port}")
     if os.geteuid() == 0:
         command.append("--allow-root")
-    return subprocess.call(command)
+    sys.stdout.flush()
+    os.execv(sys.executable, command)
 
 
 def _free_port() -> int:

@@ -11,6 +11,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import pytest
 import trimesh
 
 from meshprogress_nb.__main__ import main
@@ -72,3 +73,5 @@ def test_the_demo_command_starts_jupyterlab_on_the_demo_workspace(tmp_path: Path
     finally:
         process.terminate()
         process.wait(20)
+    with pytest.raises(OSError):  # stopping the demo stopped JupyterLab: nothing is left on the port
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/lab", timeout=2)
