@@ -59,7 +59,7 @@ class CallbackThrottle:
         self.interval = 1.0 / rate if rate > 0 else 0.0
         self.apply = apply
         self._last_write: dict[Key, float] = {}
-        self._writing: set[Key] = set()
+        self._writing: dict[Key, int] = {}  # writes in flight per job (a status change may join one)
         self._pending: dict[Key, Report] = {}
         self._timers: dict[Key, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[object]] = set()
@@ -78,11 +78,14 @@ class CallbackThrottle:
 
     async def _write(self, key: Key, report: Report) -> object:
         self._last_write[key] = time.monotonic()
-        self._writing.add(key)
+        self._writing[key] = self._writing.get(key, 0) + 1
         try:
             return await self.apply(key, report)
         finally:
-            self._writing.discard(key)
+            if self._writing[key] == 1:
+                del self._writing[key]
+            else:
+                self._writing[key] -= 1
             if not _progress_only(report):
                 self._last_write.pop(key, None)  # the attempt ends: nothing more to budget
             if key in self._pending:
@@ -128,6 +131,6 @@ class CallbackThrottle:
     def forget_idle(self, older_than: float) -> None:
         """Drop budgets of jobs that have not written for ``older_than`` seconds (bounded memory)."""
         cutoff = time.monotonic() - older_than
-        busy = self._pending.keys() | self._writing
+        busy = self._pending.keys() | self._writing.keys()
         for key in [k for k, t in self._last_write.items() if t < cutoff and k not in busy]:
             del self._last_write[key]

@@ -89,3 +89,34 @@ async def test_a_flood_through_the_server_writes_a_bounded_number_of_versions(hu
     stored = (await alice.http.get(f"meshprogress/api/v1/meshes/{mesh['id']}")).json()
     assert stored["progress"] == 100, "the latest state was kept"
     assert stored["version"] - mesh["version"] <= elapsed * 20 + 3, (stored["version"], elapsed)
+
+
+async def test_a_status_change_goes_at_once_and_counts_as_a_write_in_flight() -> None:
+    gates: list[asyncio.Event] = []
+    started: list[Report] = []
+
+    async def apply(key, report: Report) -> bool:  # noqa: ANN001
+        gate = asyncio.Event()
+        gates.append(gate)
+        started.append(report)
+        await gate.wait()
+        return True
+
+    throttle = CallbackThrottle(rate=1000, apply=apply)
+    key = (1, "job")
+    progress = asyncio.ensure_future(throttle.submit(key, Report(progress=10, seq=1)))
+    await asyncio.sleep(0.01)
+    final = asyncio.ensure_future(throttle.submit(key, Report(status=Status.FAILED, seq=2)))
+    await asyncio.sleep(0.01)
+    assert [r.seq for r in started] == [1, 2], "the status change did not wait for the progress write"
+    gates[0].set()
+    await progress
+    merged = await asyncio.wait_for(throttle.submit(key, Report(progress=20, seq=3)), 1)  # a write would block
+    assert merged is None, "the status write is still in flight"
+    await asyncio.sleep(0.01)
+    assert len(started) == 2
+    gates[1].set()
+    await final
+    await asyncio.sleep(0.01)
+    assert [r.seq for r in started] == [1, 2, 3]
+    gates[2].set()
