@@ -54,8 +54,10 @@ def test_ingest_keeps_its_share_of_the_bare_post_rate(quick: dict) -> None:
     hub = quick["systems"]["hub-redis"]["ingest"]
     bare = quick["systems"]["bare-tornado"]["ingest"]["1"]
     assert hub["1"]["errors"] == 0 and hub["many"]["errors"] == 0
-    assert hub["1"]["rate"] >= 0.1 * bare["rate"], (hub["1"], bare)
-    assert hub["many"]["rate"] >= 0.05 * bare["rate"], (hub["many"], bare)
+    # Full runs: ~65% (1 job) and ~55% (1,000 jobs); a store read or a round trip per callback coming back
+    # (as before the hint and the auto-pipeline: 30% and 21%) falls below these.
+    assert hub["1"]["rate"] >= 0.4 * bare["rate"], (hub["1"], bare)
+    assert hub["many"]["rate"] >= 0.3 * bare["rate"], (hub["many"], bare)
 
 
 def test_many_jobs_are_delivered(quick: dict) -> None:
