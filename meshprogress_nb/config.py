@@ -63,6 +63,10 @@ class MeshProgress(Configurable):
 
     admin_users = List(Unicode(), help="Users who may read, cancel and retry every job.").tag(config=True)
 
+    admin_groups = List(Unicode(), help="JupyterHub groups whose members may read, cancel and retry every job.").tag(
+        config=True
+    )
+
     callback_rate_limit = Float(
         20.0,
         help="Most callback writes per second per job. Faster reports are merged into one pending report "

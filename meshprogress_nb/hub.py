@@ -88,14 +88,15 @@ class ProgressHub:
 
     def can_read(self, who: Identity, owner: str) -> bool:
         return (
-            who.name == owner
+            self.can_control(who, owner)
             or who.name in self.config.read_users
-            or who.name in self.config.admin_users
             or bool(who.groups & set(self.config.read_groups))
         )
 
     def can_control(self, who: Identity, owner: str) -> bool:
-        return who.name == owner or who.name in self.config.admin_users
+        return (
+            who.name == owner or who.name in self.config.admin_users or bool(who.groups & set(self.config.admin_groups))
+        )
 
     # -- jobs ------------------------------------------------------------------------------------------------
 

@@ -1,10 +1,15 @@
-"""Hub behaviour that needs time to pass: stalled workers are failed, and Retry recovers them."""
+"""Hub behaviour: who may read and control a job; stalled workers are failed, and Retry recovers them."""
 
 from __future__ import annotations
 
 import asyncio
 from pathlib import Path
 
+import pytest
+
+from meshprogress_nb.config import MeshProgress
+from meshprogress_nb.hub import Identity, ProgressHub
+from meshprogress_nb.tokens import CallbackTokens
 from support.clients import Api, Cable
 from support.server import HubServer
 
@@ -33,3 +38,23 @@ async def test_a_silent_worker_is_failed_after_stall_timeout_and_retry_works(tmp
         cable.close()
         await api.close()
         server.stop()
+
+
+@pytest.mark.parametrize(
+    ("who", "may_read", "may_control"),
+    [
+        (Identity("alice"), True, True),  # the owner
+        (Identity("bob"), False, False),
+        (Identity("reader"), True, False),  # read_users
+        (Identity("carol", frozenset({"mesh-readers"})), True, False),  # read_groups
+        (Identity("admin"), True, True),  # admin_users
+        (Identity("dave", frozenset({"staff", "mesh-admins"})), True, True),  # admin_groups
+        (Identity("mesh-admins"), False, False),  # a user named like a group is not in it
+    ],
+)
+def test_who_may_read_and_control_a_job(who: Identity, may_read: bool, may_control: bool) -> None:
+    config = MeshProgress(
+        read_users=["reader"], read_groups=["mesh-readers"], admin_users=["admin"], admin_groups=["mesh-admins"]
+    )
+    hub = ProgressHub(config, backend=None, tokens=CallbackTokens("s", 60), callback_url="", api_path="/")  # type: ignore[arg-type]
+    assert (hub.can_read(who, "alice"), hub.can_control(who, "alice")) == (may_read, may_control)
