@@ -97,7 +97,11 @@ class MeshesHandler(JobsHandler):
             wanted = Status(status) if status else None
         except ValueError as exc:
             raise InvalidInput(422, f"unknown status {status[:40]!r}", "status") from exc
-        meshes = await self.hub.list_meshes(self.who, wanted)
+        batch_id = self.get_query_argument("batch_id", None)
+        if batch_id is None:
+            meshes = await self.hub.list_meshes(self.who, wanted)
+        else:
+            meshes = await self.hub.batch_members(self.who, _id(batch_id, "Batch"), wanted)
         self.reply(200, {"meshes": [mesh_record(m) for m in meshes]})
 
     @web.authenticated

@@ -152,6 +152,13 @@ class ProgressHub:
     async def list_meshes(self, who: Identity, status: Status | None, limit: int = 200) -> list[Mesh]:
         return await self.backend.list_meshes(who.name, status, limit)
 
+    async def batch_members(self, who: Identity, batch_id: int, status: Status | None, limit: int = 200) -> list[Mesh]:
+        """A batch's members (in ``status``), for whoever may read the batch: exact where the user's newest-meshes
+        list is a window, and open to readers and admins, whose lists hold only their own jobs."""
+        batch = await self.batch_for(who, batch_id)
+        meshes = await self.backend.get_meshes(batch.mesh_ids)
+        return [m for m in meshes if status is None or m.status is status][:limit]
+
     async def list_batches(self, who: Identity, limit: int = 100) -> list[Batch]:
         return await self.backend.list_batches(who.name, limit)
 

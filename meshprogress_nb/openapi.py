@@ -148,13 +148,22 @@ def openapi_document() -> dict[str, Any]:
         "paths": {
             "/meshes": {
                 "get": {
-                    "summary": "The user's meshes, newest first",
-                    "parameters": [{"name": "status", "in": "query", "schema": {"type": "string", "enum": STATUSES}}],
+                    "summary": "The user's meshes, newest first; or, with batch_id, that batch's members",
+                    "parameters": [
+                        {"name": "status", "in": "query", "schema": {"type": "string", "enum": STATUSES}},
+                        {
+                            "name": "batch_id",
+                            "in": "query",
+                            "description": "Only this batch's members (at most 200), for anyone who may read it",
+                            "schema": {"type": "integer", "minimum": 1},
+                        },
+                    ],
                     "responses": {
                         "200": _json(
                             {"type": "object", "properties": {"meshes": {"type": "array", "items": _ref("Mesh")}}},
                             "Meshes",
                         ),
+                        "404": _error("No such batch, or not one this user may read"),
                         "422": _error("Unknown status"),
                         **AUTH_ERRORS,
                     },

@@ -182,6 +182,27 @@ async def test_batches_create_read_cancel_retry(alice: Api, bob: Api) -> None:
     assert third["id"] in retried["mesh_ids"]
 
 
+async def test_a_batchs_members_by_status_for_whoever_may_read_the_batch(hub: HubServer, alice: Api, bob: Api) -> None:
+    await alice.create_mesh("not-in-the-batch.png")
+    batch = await alice.create_batch(["a.png", "b.png", "c.png"])
+    first, second, _ = batch["meshes"]
+    await alice.callback(first["callback"], first["job_id"], progress=50)
+    await alice.callback(second["callback"], second["job_id"], status="failed")
+    members = (await alice.http.get(f"{API}meshes", params={"batch_id": batch["id"]})).json()["meshes"]
+    assert sorted(m["id"] for m in members) == sorted(batch["mesh_ids"])
+    failed = (await alice.http.get(f"{API}meshes", params={"batch_id": batch["id"], "status": "failed"})).json()
+    assert [m["id"] for m in failed["meshes"]] == [second["id"]]
+    admin = Api(hub.url, "admin-token")  # reads every job, though its own list holds none of alice's
+    try:
+        processing = await admin.http.get(f"{API}meshes", params={"batch_id": batch["id"], "status": "processing"})
+        assert [m["id"] for m in processing.json()["meshes"]] == [first["id"]]
+    finally:
+        await admin.close()
+    for who, batch_id in ((bob, batch["id"]), (alice, 10**9), (alice, "x"), (alice, 0)):
+        response = await who.http.get(f"{API}meshes", params={"batch_id": batch_id})
+        assert response.status_code == 404 and "error" in response.json(), (batch_id, response.text)
+
+
 @pytest.mark.parametrize(
     ("body", "status"),
     [({"sources": []}, 422), ({"sources": "a.png"}, 422), ({"sources": ["a", 3]}, 422), ({}, 422)],

@@ -28,10 +28,20 @@ export function postAction(kind: 'meshes' | 'batches', id: number, action: 'canc
   return request(actionPath(kind, id, action), { method: 'POST' });
 }
 
-/** `GET meshprogress/api/v1/meshes[?status=]`: `{"meshes": [...]}`, the user's newest meshes. */
-export function listMeshes(status?: string): Promise<HubResult> {
-  const query = status ? `?status=${encodeURIComponent(status)}` : '';
-  return request(`meshprogress/api/v1/meshes${query}`, { method: 'GET' });
+/**
+ * `GET meshprogress/api/v1/meshes[?status=][&batch_id=]`: `{"meshes": [...]}`, the user's newest meshes, or with
+ * `batchId` that batch's members (for anyone who may read the batch).
+ */
+export function listMeshes(status?: string, batchId?: number): Promise<HubResult> {
+  const params = new URLSearchParams();
+  if (status) {
+    params.set('status', status);
+  }
+  if (batchId !== undefined) {
+    params.set('batch_id', String(batchId));
+  }
+  const query = params.toString();
+  return request(`meshprogress/api/v1/meshes${query ? `?${query}` : ''}`, { method: 'GET' });
 }
 
 /** `GET meshprogress/api/v1/batches`: `{"batches": [...]}`, the user's newest batches. */

@@ -460,8 +460,9 @@ export class BatchProgressView extends HubView<ReturnType<typeof batchView>> {
   }
 
   /**
-   * Look up a large batch's failed and processing members (REST lists of the user's meshes in those
-   * statuses); at most one look-up at a time and one per `DISCOVERY_MS`, and one more if asked meanwhile.
+   * Look up a large batch's failed and processing members (the batch's members in those statuses, which
+   * readers and admins may list too); at most one look-up at a time and one per `DISCOVERY_MS`, and one more
+   * if asked meanwhile.
    */
   private async discover(generation: number): Promise<void> {
     if (this.discovering) {
@@ -476,7 +477,11 @@ export class BatchProgressView extends HubView<ReturnType<typeof batchView>> {
       }
       this.lastDiscovery = Date.now();
       const statuses = ['failed', 'processing'];
-      const answers = await Promise.all(statuses.map(status => listMeshes(status)));
+      const batchId = this.subjectId();
+      if (batchId === null) {
+        return;
+      }
+      const answers = await Promise.all(statuses.map(status => listMeshes(status, batchId)));
       if (generation !== this.generation) {
         return;
       }
