@@ -69,8 +69,9 @@ class MeshProgress(Configurable):
 
     callback_rate_limit = Float(
         20.0,
-        help="Most callback writes per second per job. Faster reports are merged into one pending report "
-        "(latest progress, message, seq) written at the job's next slot; status changes are written at once.",
+        help="Most callback writes per second per job (and one at a time). Faster reports are merged into one "
+        "pending report (latest progress, message, seq) written at the job's next slot; status changes are written "
+        "at once.",
     ).tag(config=True)
 
     max_body_bytes = Integer(64 * 1024, help="Largest callback or API request body, in bytes (413 above).").tag(

@@ -82,7 +82,7 @@ class RedisBackend:
         )
         self.subscriptions = RedisSubscriptions(url, prefix)
         self.pipeline = AutoPipeline(self.redis)
-        self._save_sha = hashlib.sha1(SAVE_MESH.encode()).hexdigest()
+        self._save_sha = hashlib.sha1(SAVE_MESH.encode(), usedforsecurity=False).hexdigest()
 
     def key(self, name: str) -> str:
         return self.prefix + name
