@@ -11,9 +11,8 @@ import { Widget } from '@lumino/widgets';
 
 import { basePath, listBatches, listMeshes, postAction } from './api';
 import { sharedCable } from './cable';
-import { element, FrameScheduler, setAttribute, setText, setWidth } from './dom';
+import { drawProgress, element, FrameScheduler, ProgressParts, setAttribute, setText } from './dom';
 import { JobKind, JobList, JobRowView } from './joblist';
-import { statusLabel } from './logic';
 import { onJobAnnounced } from './notices';
 
 /** How often a visible panel re-reads the job lists (new jobs from scripts or other notebooks). */
@@ -27,18 +26,10 @@ export const meshIcon = new LabIcon({
     'M7.3 14.5h4v4H4.9l2.4-4zm6.4 0h3l2.4 4h-5.4v-4z"/></g></svg>'
 });
 
-interface RowParts {
+interface RowParts extends ProgressParts {
   item: HTMLLIElement;
-  title: HTMLElement;
   kind: HTMLElement;
-  bar: HTMLElement;
-  fill: HTMLElement;
-  percent: HTMLElement;
-  status: HTMLElement;
-  eta: HTMLElement;
   counts: HTMLElement;
-  cancel: HTMLButtonElement;
-  retry: HTMLButtonElement;
   result: HTMLAnchorElement;
   error: HTMLElement;
 }
@@ -284,22 +275,10 @@ export class JobsPanel extends Widget {
 
   private drawRow(parts: RowParts, view: JobRowView): void {
     setAttribute(parts.item, 'data-status', view.status || 'unknown');
-    setText(parts.title, view.title);
+    drawProgress(parts, view, this.busy.has(view.key));
     setText(parts.kind, view.kind === 'batch' ? 'Batch' : 'Mesh');
-    setWidth(parts.fill, view.percent);
-    setAttribute(parts.bar, 'aria-valuenow', String(Math.round(view.percent * 10) / 10));
-    setAttribute(parts.bar, 'aria-valuetext', `${view.percentText}, ${statusLabel(view.status)}`);
-    setAttribute(parts.bar, 'aria-label', `${view.title} progress`);
-    setText(parts.percent, view.percentText);
-    setText(parts.status, view.statusText);
-    setText(parts.eta, view.etaText);
-    parts.eta.hidden = view.etaText === '';
     setText(parts.counts, view.countsText);
     parts.counts.hidden = view.countsText === '';
-    const busy = this.busy.has(view.key);
-    parts.cancel.hidden = !view.canCancel;
-    parts.retry.hidden = !view.canRetry;
-    parts.cancel.disabled = parts.retry.disabled = busy;
     if (view.resultHref === null) {
       parts.result.hidden = true;
       parts.result.removeAttribute('href');

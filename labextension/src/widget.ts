@@ -12,7 +12,7 @@ import { DOMWidgetModel, DOMWidgetView, ISerializers } from '@jupyter-widgets/ba
 
 import { basePath, getBatch, listMeshes, postAction } from './api';
 import { ChannelWatcher, sharedCable } from './cable';
-import { element, FrameScheduler, setAttribute, setText, setWidth } from './dom';
+import { drawProgress, element, FrameScheduler, ProgressParts, setAttribute, setText, setWidth } from './dom';
 import {
   batchMemberIds,
   batchPatch,
@@ -106,16 +106,8 @@ export class BatchProgressModel extends DOMWidgetModel {
   static view_module_version = MODULE_VERSION;
 }
 
-interface Parts {
-  title: HTMLElement;
+interface Parts extends ProgressParts {
   dot: HTMLElement;
-  bar: HTMLElement;
-  fill: HTMLElement;
-  percent: HTMLElement;
-  status: HTMLElement;
-  eta: HTMLElement;
-  cancel: HTMLButtonElement;
-  retry: HTMLButtonElement;
   actions: HTMLElement;
   error: HTMLElement;
   announce: HTMLElement;
@@ -277,19 +269,7 @@ abstract class HubView<V extends ProgressDisplay & { title: string }> extends DO
     setAttribute(parts.dot, 'aria-label', connected ? 'Live' : 'Disconnected');
     setAttribute(parts.dot, 'title', connected ? 'Live updates connected' : 'Disconnected from the hub');
 
-    setText(parts.title, view.title);
-    setWidth(parts.fill, view.percent);
-    setAttribute(parts.bar, 'aria-valuenow', String(Math.round(view.percent * 10) / 10));
-    setAttribute(parts.bar, 'aria-valuetext', `${view.percentText}, ${statusLabel(view.status)}`);
-    setAttribute(parts.bar, 'aria-label', `${view.title} progress`);
-    setText(parts.percent, view.percentText);
-    setText(parts.status, view.statusText);
-    setText(parts.eta, view.etaText);
-    parts.eta.hidden = view.etaText === '';
-    parts.cancel.hidden = !view.canCancel;
-    parts.retry.hidden = !view.canRetry;
-    parts.cancel.disabled = this.busy;
-    parts.retry.disabled = this.busy;
+    drawProgress(parts, view, this.busy);
     const error = String(this.model.get('error') ?? '');
     setText(parts.error, error);
     parts.error.hidden = error === '';

@@ -129,11 +129,15 @@ class RedisBackend:
 
     @_unavailable_on_error
     async def get_meshes(self, mesh_ids: list[int]) -> list[Mesh]:
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for mesh_id in mesh_ids:
-                pipe.hgetall(self.key(f"mesh:{mesh_id}"))
-            rows = await pipe.execute()
+        rows = await self._hashes([f"mesh:{mesh_id}" for mesh_id in mesh_ids])
         return [mesh_from_fields(fields) for fields in rows if fields]
+
+    async def _hashes(self, names: list[str]) -> list[dict[str, str]]:
+        """Many hashes in one round trip (an absent one reads as empty)."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for name in names:
+                pipe.hgetall(self.key(name))
+            return await pipe.execute()
 
     @_unavailable_on_error
     async def list_meshes(self, user: str, status: Status | None, limit: int) -> list[Mesh]:
@@ -153,10 +157,7 @@ class RedisBackend:
     @_unavailable_on_error
     async def list_batches(self, user: str, limit: int) -> list[Batch]:
         ids = await self.redis.zrevrange(self.key(f"user:{user}:batches"), 0, limit - 1)
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for batch_id in ids:
-                pipe.hgetall(self.key(f"batch:{batch_id}"))
-            rows = await pipe.execute()
+        rows = await self._hashes([f"batch:{batch_id}" for batch_id in ids])
         return [batch_from_fields(fields) for fields in rows if fields]
 
     @_unavailable_on_error
