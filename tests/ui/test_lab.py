@@ -1,5 +1,6 @@
 """The widgets and the "Mesh jobs" sidebar in a real JupyterLab, in a real browser: live while the kernel is busy,
-Cancel, Retry, batches, worker text shown as text. The demo test saves a screenshot of the finished widgets in docs/."""
+Cancel, Retry, batches, worker text shown as text, legible in the light and the dark theme. The demo test takes a
+screenshot of the finished widgets (into docs/ when MESHPROGRESS_UPDATE_SCREENSHOT is set)."""
 
 from __future__ import annotations
 
@@ -444,6 +445,120 @@ def test_a_batch_of_1000_meshes_stays_responsive_and_completes(page: Page, lab: 
     assert max(long_tasks, default=0) < 250, long_tasks
     assert sum(long_tasks) < 0.2 * sum(gaps), (sum(long_tasks), sum(gaps))
     assert sorted(gaps)[int(len(gaps) * 0.95)] < 100, "95% of frames within 100 ms"
+
+
+CONTRAST = """(root) => {
+  if (!root.isConnected) return null; // replaced by a re-render meanwhile: measure again
+  // Any CSS color, as the browser paints it (a 1-pixel canvas reads every notation back as RGBA).
+  const ctx = Object.assign(document.createElement('canvas'), { width: 1, height: 1 }).getContext('2d', {
+    willReadFrequently: true
+  });
+  const rgba = (css) => {
+    ctx.clearRect(0, 0, 1, 1);
+    ctx.fillStyle = '#000';
+    ctx.fillStyle = css;
+    ctx.fillRect(0, 0, 1, 1);
+    const [r, g, b, a] = ctx.getImageData(0, 0, 1, 1).data;
+    return { r, g, b, a: a / 255 };
+  };
+  const over = (fg, bg) => ({
+    r: fg.r * fg.a + bg.r * (1 - fg.a),
+    g: fg.g * fg.a + bg.g * (1 - fg.a),
+    b: fg.b * fg.a + bg.b * (1 - fg.a),
+    a: 1
+  });
+  const background = (el) => {
+    for (let e = el; e; e = e.parentElement) {
+      const color = rgba(getComputedStyle(e).backgroundColor);
+      if (color.a > 0.5) return color;
+    }
+    return { r: 255, g: 255, b: 255, a: 1 };
+  };
+  const luminance = ({ r, g, b }) => {
+    const f = (v) => ((v /= 255) <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4));
+    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+  };
+  const ratio = (fg, bg) => {
+    const [hi, lo] = [luminance(over(fg, bg)), luminance(bg)].sort((x, y) => y - x);
+    return (hi + 0.05) / (lo + 0.05);
+  };
+  const text = (selector) => {
+    const el = root.querySelector(selector);
+    return ratio(rgba(getComputedStyle(el).color), background(el));
+  };
+  const track = root.querySelector('.mp-Progress-track');
+  const fill = root.querySelector('.mp-Progress-fill');
+  return {
+    title: text('.mp-Progress-title'),
+    percent: text('.mp-Progress-percent'),
+    status: text('.mp-Progress-status'),
+    button: text('.mp-Progress-button'),
+    bar: ratio(rgba(getComputedStyle(fill).backgroundColor), background(track)),
+  };
+}"""
+
+
+def contrast_of(live) -> dict:  # noqa: ANN001 - a Locator
+    """The CONTRAST measures of the widget ``live`` finds, once it finds one that stays in the page."""
+    for _ in range(20):
+        measured = live.evaluate(CONTRAST)
+        if measured is not None:
+            return measured
+        time.sleep(0.25)
+    raise AssertionError("the widget kept being replaced")
+
+
+def set_theme(lab: LabServer, theme: str) -> None:
+    response = httpx.put(
+        f"{lab.url}lab/api/settings/@jupyterlab/apputils-extension:themes",
+        json={"raw": json.dumps({"theme": theme})},
+        headers={"Authorization": f"token {lab.token}"},
+        timeout=30,
+    )
+    assert response.status_code == 204, response.text
+
+
+@pytest.mark.parametrize("theme", ["JupyterLab Dark", "JupyterLab Light"])
+def test_the_widget_reads_well_in_either_theme(page: Page, lab: LabServer, theme: str) -> None:
+    """WCAG AA: text at least 4.5:1 against what is behind it; the bar's fill at least 3:1 against its track, while
+    processing and once cancelled (the status colors with the least contrast)."""
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [
+        nbformat.v4.new_code_cell(
+            "import json\nimport meshprogress_nb\nfrom meshprogress_nb.widgets import ProgressWidget\n"
+            "jobs = meshprogress_nb.connect()\njob = jobs.submit('x.png', name='themed job', dispatch=False)\n"
+            "with open('themed-callback.json', 'w') as f:\n"
+            "    json.dump({**job.record['callback'], 'job_id': job.record['job_id'], 'id': job.id}, f)\n"
+            "ProgressWidget(job.id)"
+        )
+    ]
+    notebook.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
+    nbformat.write(notebook, lab.root / "themed.ipynb")
+    target_file = lab.root / "themed-callback.json"
+    target_file.unlink(missing_ok=True)
+    set_theme(lab, theme)
+    try:
+        open_notebook(page, lab, "themed.ipynb")
+        light = "false" if "Dark" in theme else "true"
+        page.wait_for_selector(f"body[data-jp-theme-light='{light}']", state="attached", timeout=30_000)
+        run_all(page)
+        live = widget(page, "themed job")
+        expect(live).to_be_visible(timeout=60_000)
+        target = json.loads(target_file.read_text())
+        callback(lab, target, progress=40, message="meshing")
+        expect(live.locator(".mp-Progress-percent")).to_have_text("40%", timeout=30_000)
+        processing = contrast_of(live)
+        cancel = httpx.post(f"{lab.url}meshprogress/api/v1/meshes/{target['id']}/cancel", params={"token": lab.token})
+        assert cancel.status_code == 200
+        expect(live).to_have_class(re.compile(r"\bmp-mod-cancelled\b"), timeout=30_000)
+        cancelled = contrast_of(live)
+        print(f"\n{theme}: processing {processing}, cancelled {cancelled}")
+        for contrast in (processing, cancelled):
+            assert all(contrast[name] >= 4.5 for name in ("title", "percent", "status")), contrast
+            assert contrast["bar"] >= 3, contrast
+        assert processing["button"] >= 4.5, processing
+    finally:
+        set_theme(lab, "JupyterLab Light")
 
 
 def test_widget_outlives_its_kernel_and_a_server_restart(tmp_path: Path) -> None:
