@@ -11,19 +11,11 @@ from typing import BinaryIO
 
 import numpy as np
 
+from .format_names import mesh_format
 from .meshes import Mesh
 
-FORMATS = ("ply", "stl", "obj")
 CHUNK = 65536
 Progress = Callable[[float], None]
-
-
-def mesh_format(path: str | Path) -> str:
-    """The format named by ``path``'s suffix; ValueError for a suffix no writer knows."""
-    fmt = Path(path).suffix.lower().lstrip(".")
-    if fmt not in FORMATS:
-        raise ValueError(f"unknown mesh format {Path(path).suffix!r}: use one of .ply, .stl, .obj")
-    return fmt
 
 
 def write_mesh(mesh: Mesh, path: str | Path, progress: Progress = lambda _: None) -> Path:

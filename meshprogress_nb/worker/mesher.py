@@ -23,7 +23,8 @@ from typing import Protocol
 
 import numpy as np
 
-from .formats import mesh_format, write_mesh
+from .format_names import mesh_format
+from .formats import write_mesh
 from .meshes import Mesh, height_field_faces, height_field_solid, isosurface, resample, smooth_step
 
 STAGES = ("load", "preprocess", "mesh", "simplify", "write")
