@@ -1,0 +1,28 @@
+"""The mesh formats, known to the writers and to the server's param check, without numpy on the server."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from meshprogress_nb.worker.format_names import FORMATS, mesh_format
+
+
+@pytest.mark.parametrize(("path", "fmt"), [("a.ply", "ply"), ("dir/b.STL", "stl"), ("c.obj", "obj")])
+def test_the_suffix_names_the_format(path: str, fmt: str) -> None:
+    assert mesh_format(path) == fmt and fmt in FORMATS
+
+
+@pytest.mark.parametrize("path", ["a.vtk", "noext", "a.ply.gz"])
+def test_an_unknown_suffix_is_refused_with_the_known_ones(path: str) -> None:
+    with pytest.raises(ValueError, match=r"\.ply, \.stl, \.obj"):
+        mesh_format(path)
+
+
+def test_the_server_side_loads_without_numpy() -> None:
+    """A Jupyter server runs the hub and the dispatcher; only workers need the [mesher] extra."""
+    code = "import sys, meshprogress_nb.extension, meshprogress_nb.dispatch; print('numpy' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert done.stdout.strip() == "False"
