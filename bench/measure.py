@@ -301,17 +301,24 @@ def wrk_available() -> bool:
 # -- many jobs ---------------------------------------------------------------------------------------------------
 
 
+def _subscribe_each(loadgen: LoadGen, system: System, jobs: list[Job]) -> str | None:
+    """One connection per job, subscribed to its mesh; why not, if some could not subscribe."""
+    grown = loadgen.connect(system.ws_url, len(jobs), [IDENTIFIER.format(j.mesh_id) for j in jobs])
+    if grown["n"] < len(jobs):
+        return f"only {grown['n']} of {len(jobs)} subscribed"
+    time.sleep(0.5)
+    return None
+
+
 def many_jobs(
     system: System, jobs: list[Job], hz: float, seconds: float, redis_client: redis.Redis | None, log: Any
 ) -> dict[str, Any]:
     """One subscriber per job, every job POSTing at ``hz``: accepted callbacks and delivered frames per second."""
     loadgen = LoadGen()
     try:
-        identifiers = [IDENTIFIER.format(j.mesh_id) for j in jobs]
-        grown = loadgen.connect(system.ws_url, len(jobs), identifiers)
-        if grown["n"] < len(jobs):
-            return {"error": f"only {grown['n']} of {len(jobs)} subscribed"}
-        time.sleep(0.5)
+        missing = _subscribe_each(loadgen, system, jobs)
+        if missing:
+            return {"error": missing}
         meter = CpuMeter({"server": system.pid, "loadgen": loadgen.pid}, redis_client)
         answer = loadgen.call(
             {"cmd": "flood", "jobs": [j.as_dict() for j in jobs], "hz": hz, "ms": seconds * 1000, "sockets": 64}
@@ -340,11 +347,9 @@ def many_streams_from_redis(
     JupyterHub would after accepting the callbacks): this server's fan-out of many streams, without HTTP."""
     loadgen = LoadGen()
     try:
-        identifiers = [IDENTIFIER.format(j.mesh_id) for j in jobs]
-        grown = loadgen.connect(system.ws_url, len(jobs), identifiers)
-        if grown["n"] < len(jobs):
-            return {"error": f"only {grown['n']} of {len(jobs)} subscribed"}
-        time.sleep(0.5)
+        missing = _subscribe_each(loadgen, system, jobs)
+        if missing:
+            return {"error": missing}
         meter = CpuMeter({"server": system.pid, "loadgen": loadgen.pid}, redis_client)
         loadgen.send({"cmd": "count", "ms": seconds * 1000})
         published, version = 0, 1_000_000

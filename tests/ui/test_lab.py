@@ -45,6 +45,15 @@ def page(lab: LabServer) -> Iterator[Page]:
         browser.close()
 
 
+def write_notebook(path: Path, *sources: str) -> Path:
+    """A notebook of these code cells, on the Python 3 kernel."""
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_code_cell(source) for source in sources]
+    notebook.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
+    nbformat.write(notebook, path)
+    return path
+
+
 def open_notebook(page: Page, lab: LabServer, name: str) -> None:
     # `reset`: a clean workspace, not the notebooks an earlier test left open.
     page.goto(f"{lab.url}lab/tree/{name}?token={lab.token}&reset")
@@ -113,18 +122,13 @@ def test_demo_notebook_moves_while_the_kernel_sleeps_and_finishes(page: Page, la
 def test_cancel_and_retry_from_the_widget_and_text_stays_text(page: Page, lab: LabServer) -> None:
     images = sorted((lab.root / "images").glob("*.png"))
     late = lab.root / "images" / "arrives-later.png"
-    notebook = nbformat.v4.new_notebook()
-    notebook.cells = [
-        nbformat.v4.new_code_cell(source)
-        for source in (
-            "import meshprogress_nb\njobs = meshprogress_nb.connect()\n"
-            f"slow = jobs.submit({str(images[0])!r}, name='slow job', smooth_iterations={SLOW})\nslow",
-            f"late = jobs.submit({str(late)!r}, name='late image')\nlate",
-            "quiet = jobs.submit('x.png', name='worker text', dispatch=False)\nquiet",
-        )
-    ]
-    notebook.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
-    nbformat.write(notebook, lab.root / "controls.ipynb")
+    write_notebook(
+        lab.root / "controls.ipynb",
+        "import meshprogress_nb\njobs = meshprogress_nb.connect()\n"
+        f"slow = jobs.submit({str(images[0])!r}, name='slow job', smooth_iterations={SLOW})\nslow",
+        f"late = jobs.submit({str(late)!r}, name='late image')\nlate",
+        "quiet = jobs.submit('x.png', name='worker text', dispatch=False)\nquiet",
+    )
     open_notebook(page, lab, "controls.ipynb")
     run_all(page)
 
@@ -197,19 +201,15 @@ def callback(lab: LabServer, target: dict, **fields: object) -> None:
 
 
 def test_sidebar_lists_a_notebook_job_live_with_cancel_and_text_as_text(page: Page, lab: LabServer) -> None:
-    notebook = nbformat.v4.new_notebook()
-    notebook.cells = [
-        nbformat.v4.new_code_cell(
-            "import json\nimport meshprogress_nb\njobs = meshprogress_nb.connect()\n"
-            "panel_job = jobs.submit('x.png', name='panel job', dispatch=False)\n"
-            "record = panel_job.record\n"
-            "with open('panel-callback.json', 'w') as f:\n"
-            "    json.dump({**record['callback'], 'job_id': record['job_id'], 'id': panel_job.id}, f)\n"
-            "panel_job"
-        )
-    ]
-    notebook.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
-    nbformat.write(notebook, lab.root / "panel.ipynb")
+    write_notebook(
+        lab.root / "panel.ipynb",
+        "import json\nimport meshprogress_nb\njobs = meshprogress_nb.connect()\n"
+        "panel_job = jobs.submit('x.png', name='panel job', dispatch=False)\n"
+        "record = panel_job.record\n"
+        "with open('panel-callback.json', 'w') as f:\n"
+        "    json.dump({**record['callback'], 'job_id': record['job_id'], 'id': panel_job.id}, f)\n"
+        "panel_job",
+    )
     target_file = lab.root / "panel-callback.json"
     target_file.unlink(missing_ok=True)
     open_notebook(page, lab, "panel.ipynb")
@@ -274,19 +274,14 @@ def save_until(page: Page, path: Path, condition, timeout: float = 60) -> list[d
 
 
 def test_a_saved_notebook_keeps_the_last_state_as_static_output(page: Page, lab: LabServer) -> None:
-    notebook = nbformat.v4.new_notebook()
-    notebook.cells = [
-        nbformat.v4.new_code_cell(
-            "import json\nimport meshprogress_nb\nfrom meshprogress_nb.widgets import ProgressWidget\n"
-            "jobs = meshprogress_nb.connect()\njob = jobs.submit('x.png', name='snapshot job', dispatch=False)\n"
-            "with open('snapshot-callback.json', 'w') as f:\n"
-            "    json.dump({**job.record['callback'], 'job_id': job.record['job_id']}, f)\n"
-            "ProgressWidget(job.id)"
-        )
-    ]
-    notebook.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
-    path = lab.root / "snapshot.ipynb"
-    nbformat.write(notebook, path)
+    path = write_notebook(
+        lab.root / "snapshot.ipynb",
+        "import json\nimport meshprogress_nb\nfrom meshprogress_nb.widgets import ProgressWidget\n"
+        "jobs = meshprogress_nb.connect()\njob = jobs.submit('x.png', name='snapshot job', dispatch=False)\n"
+        "with open('snapshot-callback.json', 'w') as f:\n"
+        "    json.dump({**job.record['callback'], 'job_id': job.record['job_id']}, f)\n"
+        "ProgressWidget(job.id)",
+    )
     target_file = lab.root / "snapshot-callback.json"
     target_file.unlink(missing_ok=True)
     open_notebook(page, lab, "snapshot.ipynb")
@@ -354,20 +349,16 @@ def post_all(reports: list[tuple[dict, dict]]) -> None:
 
 
 def test_a_batch_of_1000_meshes_stays_responsive_and_completes(page: Page, lab: LabServer) -> None:
-    notebook = nbformat.v4.new_notebook()
-    notebook.cells = [
-        nbformat.v4.new_code_cell(
-            "import json\nimport meshprogress_nb\njobs = meshprogress_nb.connect()\n"
-            f"sources = [f'scan-{{i:04d}}.png' for i in range({BIG})]\n"
-            "big = jobs.submit_batch(sources, name='big batch', dispatch=False)\n"
-            "targets = [{**m['callback'], 'job_id': m['job_id'], 'id': m['id']} for m in big.record['meshes']]\n"
-            "with open('big-callbacks.json', 'w') as f:\n"
-            "    json.dump(targets, f)\n"
-            "big"
-        )
-    ]
-    notebook.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
-    nbformat.write(notebook, lab.root / "big.ipynb")
+    write_notebook(
+        lab.root / "big.ipynb",
+        "import json\nimport meshprogress_nb\njobs = meshprogress_nb.connect()\n"
+        f"sources = [f'scan-{{i:04d}}.png' for i in range({BIG})]\n"
+        "big = jobs.submit_batch(sources, name='big batch', dispatch=False)\n"
+        "targets = [{**m['callback'], 'job_id': m['job_id'], 'id': m['id']} for m in big.record['meshes']]\n"
+        "with open('big-callbacks.json', 'w') as f:\n"
+        "    json.dump(targets, f)\n"
+        "big",
+    )
     targets_file = lab.root / "big-callbacks.json"
     targets_file.unlink(missing_ok=True)
     open_notebook(page, lab, "big.ipynb")
@@ -522,18 +513,14 @@ def set_theme(lab: LabServer, theme: str) -> None:
 def test_the_widget_reads_well_in_either_theme(page: Page, lab: LabServer, theme: str) -> None:
     """WCAG AA: text at least 4.5:1 against what is behind it; the bar's fill at least 3:1 against its track, while
     processing and once cancelled (the status colors with the least contrast)."""
-    notebook = nbformat.v4.new_notebook()
-    notebook.cells = [
-        nbformat.v4.new_code_cell(
-            "import json\nimport meshprogress_nb\nfrom meshprogress_nb.widgets import ProgressWidget\n"
-            "jobs = meshprogress_nb.connect()\njob = jobs.submit('x.png', name='themed job', dispatch=False)\n"
-            "with open('themed-callback.json', 'w') as f:\n"
-            "    json.dump({**job.record['callback'], 'job_id': job.record['job_id'], 'id': job.id}, f)\n"
-            "ProgressWidget(job.id)"
-        )
-    ]
-    notebook.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
-    nbformat.write(notebook, lab.root / "themed.ipynb")
+    write_notebook(
+        lab.root / "themed.ipynb",
+        "import json\nimport meshprogress_nb\nfrom meshprogress_nb.widgets import ProgressWidget\n"
+        "jobs = meshprogress_nb.connect()\njob = jobs.submit('x.png', name='themed job', dispatch=False)\n"
+        "with open('themed-callback.json', 'w') as f:\n"
+        "    json.dump({**job.record['callback'], 'job_id': job.record['job_id'], 'id': job.id}, f)\n"
+        "ProgressWidget(job.id)",
+    )
     target_file = lab.root / "themed-callback.json"
     target_file.unlink(missing_ok=True)
     set_theme(lab, theme)
@@ -569,15 +556,11 @@ def test_widget_outlives_its_kernel_and_a_server_restart(tmp_path: Path) -> None
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             page = browser.new_page()
-            notebook = nbformat.v4.new_notebook()
-            notebook.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
-            notebook.cells = [
-                nbformat.v4.new_code_cell(
-                    "import meshprogress_nb\njob = meshprogress_nb.connect().submit('x.png', name='outlives', "
-                    "dispatch=False)\njob"
-                )
-            ]
-            nbformat.write(notebook, server.root / "outlives.ipynb")
+            write_notebook(
+                server.root / "outlives.ipynb",
+                "import meshprogress_nb\njob = meshprogress_nb.connect().submit('x.png', name='outlives', "
+                "dispatch=False)\njob",
+            )
             open_notebook(page, server, "outlives.ipynb")
             run_all(page)
             card = widget(page, "outlives")

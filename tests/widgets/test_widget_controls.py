@@ -2,32 +2,18 @@
 
 from __future__ import annotations
 
-import httpx
 import pytest
 
 import meshprogress_nb
 from meshprogress_nb.client import HubError, Jobs
 from meshprogress_nb.widgets import BatchProgressWidget, ProgressWidget
+from support.clients import worker_report
 from support.server import HubServer
-
-
-@pytest.fixture
-def jobs(hub: HubServer) -> Jobs:
-    return meshprogress_nb.connect(hub.url, "alice-token")
-
-
-def report(record: dict, **fields: object) -> None:
-    """A worker's callback for the mesh ``record`` (as created or retried: it holds the callback token)."""
-    callback = record["callback"]
-    response = httpx.post(
-        callback["url"], json={"job_id": record["job_id"], **fields}, headers={"X-Callback-Token": callback["token"]}
-    )
-    assert response.status_code == 202, response.text
 
 
 def test_cancel_and_retry_a_mesh_from_python(jobs: Jobs) -> None:
     job = jobs.submit("x.png", name="controlled", dispatch=False)
-    report(job.record, progress=20, message="meshing")
+    worker_report(job.record, progress=20, message="meshing")
     w = ProgressWidget(job.id, mode="frontend", jobs=jobs)
     assert w.can_cancel is False, "nothing applied yet"
 
@@ -46,7 +32,7 @@ def test_cancel_and_retry_a_mesh_from_python(jobs: Jobs) -> None:
     assert (retried["status"], retried["attempt"]) == ("pending", 2)
     assert (w.status, w.progress, w.message, w.version) == ("pending", 0.0, retried["message"], retried["version"])
     assert w.can_cancel and not w.can_retry
-    report(retried, progress=70, message="smoothing")
+    worker_report(retried, progress=70, message="smoothing")
     assert w.refresh()["progress"] == 70
     assert (w.status, w.progress, w.message) == ("processing", 70.0, "smoothing")
     assert "Est." not in w.summary() or w.estimated_remaining is not None
@@ -61,7 +47,7 @@ def test_retry_is_refused_while_the_job_runs(jobs: Jobs) -> None:
 
 def test_cancel_and_retry_a_batch_from_python(jobs: Jobs) -> None:
     batch = jobs.submit_batch(["a.png", "b.png", "c.png"], name="trio", dispatch=False)
-    report(batch.record["meshes"][0], status="completed")
+    worker_report(batch.record["meshes"][0], status="completed")
     w = BatchProgressWidget(batch.id, mode="frontend", jobs=jobs)
     record = w.cancel()
     assert record["cancelled"] == 2

@@ -6,7 +6,6 @@ import sys
 import time
 from collections.abc import Callable
 
-import httpx
 import ipywidgets
 import pytest
 
@@ -14,22 +13,9 @@ import meshprogress_nb
 from meshprogress_nb.client import Jobs
 from meshprogress_nb.widgets import BatchProgressWidget, ProgressWidget
 from meshprogress_nb.widgets.fallback import MODE_ENV, poller, resolve_mode
-from support.server import HubServer
+from support.clients import worker_report
 
 XSS = '<img src=x onerror="window.__xss=1">'
-
-
-@pytest.fixture
-def jobs(hub: HubServer) -> Jobs:
-    return meshprogress_nb.connect(hub.url, "alice-token")
-
-
-def report(record: dict, **fields: object) -> None:
-    callback = record["callback"]
-    response = httpx.post(
-        callback["url"], json={"job_id": record["job_id"], **fields}, headers={"X-Callback-Token": callback["token"]}
-    )
-    assert response.status_code == 202, response.text
 
 
 def until(condition: Callable[[], bool], timeout: float = 30.0) -> None:
@@ -92,13 +78,13 @@ def test_kernel_mode_follows_a_mesh_and_its_buttons_act(jobs: Jobs) -> None:
         assert "kernel job" in view.title.value and "live" in view.title.value
         assert shown(view.cancel_button) and not shown(view.retry_button)
 
-        report(job.record, progress=40, message="meshing")
+        worker_report(job.record, progress=40, message="meshing")
         until(lambda: w.progress == 40)
         assert (w.status, w.message) == ("processing", "meshing")
         assert (view.bar.value, view.bar.bar_style) == (40.0, "info")
         assert "40% · Processing: meshing" in view.info.value
 
-        report(job.record, progress=45, message=XSS)
+        worker_report(job.record, progress=45, message=XSS)
         until(lambda: w.progress == 45)
         assert "<img" not in view.info.value
         assert "&lt;img src=x onerror=&quot;window.__xss=1&quot;&gt;" in view.info.value
@@ -122,9 +108,9 @@ def test_kernel_mode_follows_a_mesh_and_its_buttons_act(jobs: Jobs) -> None:
 def test_kernel_mode_switches_ids(jobs: Jobs) -> None:
     first = jobs.submit("a.png", name="first", dispatch=False)
     second = jobs.submit("b.png", name="second", dispatch=False)
-    report(first.record, progress=80)
+    worker_report(first.record, progress=80)
     for _ in range(3):
-        report(first.record, progress=90)  # a higher version than the second job's
+        worker_report(first.record, progress=90)  # a higher version than the second job's
     w = ProgressWidget(first.id, mode="kernel", jobs=jobs)
     try:
         until(lambda: w.progress == 90)
@@ -144,9 +130,9 @@ def test_kernel_mode_batch_lists_failed_and_processing_members(jobs: Jobs) -> No
     view = w._kernel_view
     try:
         until(lambda: w.total == 5 and w.connected)
-        report(meshes[3], status="failed", message=XSS)
-        report(meshes[1], progress=30, message="meshing")
-        report(meshes[0], status="completed")
+        worker_report(meshes[3], status="failed", message=XSS)
+        worker_report(meshes[1], progress=30, message="meshing")
+        worker_report(meshes[0], status="completed")
         until(lambda: [m["status"] for m in w.meshes] == ["failed", "processing"])
         assert [m["mesh_id"] for m in w.meshes] == [meshes[3]["id"], meshes[1]["id"]]
         assert w.counts_text() == "2/5 done · 1 failed"
