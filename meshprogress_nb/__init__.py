@@ -13,7 +13,7 @@ __version__ = "0.1.0"
 
 def connect(url: str | None = None, token: str | None = None):  # noqa: ANN201 - lazy import keeps startup light
     """The hub of the running Jupyter server: ``jobs = connect(); jobs.submit("image.png")``."""
-    from .client import connect as _connect
+    from .notebook.client import connect as _connect
 
     return _connect(url, token)
 
@@ -24,4 +24,4 @@ def _jupyter_labextension_paths() -> list[dict[str, str]]:
 
 
 def _jupyter_server_extension_points() -> list[dict[str, Any]]:
-    return [{"module": "meshprogress_nb.extension"}]
+    return [{"module": "meshprogress_nb.server.app"}]

@@ -15,8 +15,8 @@ import time
 from pathlib import Path
 from typing import Any, NoReturn
 
-from .client import connect
 from .models import TERMINAL, Status
+from .notebook.client import connect
 
 PACKAGE = Path(__file__).resolve().parent
 SAMPLES = PACKAGE / "samples"

@@ -1,58 +1,6 @@
-"""The progress hub as a JupyterHub service: ``python -m meshprogress_nb.service [--MeshProgress.option=...]``.
+"""``python -m meshprogress_nb.service``: the progress hub as a JupyterHub service (see :mod:`.server.service`)."""
 
-One stable URL for workers (``https://hub.example.org/services/meshprogress/meshprogress/api/v1/...``) whoever
-owns the job: with the users' servers on the same Redis and ``secret``, a report posted here is published to
-every server, which delivers it to its cable subscribers.
-
-The process is a jupyter-server with exactly two extensions: JupyterHub's single-user extension, which takes the
-port, base URL and OAuth client from the ``JUPYTERHUB_*`` environment of a managed service and authenticates
-requests with ``HubOAuth`` (tokens and cookies, limited to ``access:services!service=<name>``), and this package's
-hub, unchanged. Everything else jupyter-server offers (kernels, contents, terminals) is refused: users may reach
-the service, not run code in it.
-"""
-
-from __future__ import annotations
-
-import sys
-from typing import Any
-
-from jupyter_server.auth.authorizer import Authorizer
-from traitlets.config import Config
-
-HUB_EXTENSION = "jupyterhub"  # the package whose extension point is JupyterHub's single-user extension
-
-
-class HubOnlyAuthorizer(Authorizer):
-    """Refuses every jupyter-server resource; the meshprogress routes authorize per job in the hub itself."""
-
-    def is_authorized(self, handler: Any, user: Any, action: str, resource: str) -> bool:
-        return False
-
-
-def service_config() -> Config:
-    """Defaults of the service process; config files and the command line override them."""
-    return Config(
-        {
-            "ServerApp": {"authorizer_class": HubOnlyAuthorizer, "terminals_enabled": False},
-            # Jobs are run by workers elsewhere; a job created through the service is not run by it.
-            "MeshProgress": {"dispatcher": "none"},
-        }
-    )
-
-
-def main(argv: list[str] | None = None) -> None:
-    """Start the service; JupyterHub runs it as a managed service (see docs/jupyterhub.md)."""
-    from jupyterhub.singleuser.extension import JupyterHubSingleUser
-
-    serverapp = JupyterHubSingleUser.make_serverapp(jpserver_extensions={HUB_EXTENSION: True, "meshprogress_nb": True})
-    serverapp.update_config(service_config())
-    serverapp.initialize(
-        argv=sys.argv[1:] if argv is None else argv,
-        starter_extension=JupyterHubSingleUser.name,
-        find_extensions=False,
-    )
-    serverapp.start()
-
+from .server.service import main
 
 if __name__ == "__main__":
     main()

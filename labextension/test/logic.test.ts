@@ -26,7 +26,7 @@ import {
 import { MODULE_NAME, MODULE_VERSION } from '../src/version';
 
 // Run from labextension/ (jlpm test); the cases are shared with the Python formatting tests.
-const CASES = join(process.cwd(), '..', 'tests', 'widgets', 'format_cases.json');
+const CASES = join(process.cwd(), '..', 'tests', 'notebook', 'widgets', 'format_cases.json');
 
 function meshPayload(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return {
@@ -69,7 +69,7 @@ function meshState(overrides: Partial<MeshState> = {}): MeshState {
   return { ...patch, ...overrides };
 }
 
-describe('formatting (shared cases with Python)', { skip: !existsSync(CASES) && 'tests/widgets/format_cases.json missing' }, () => {
+describe('formatting (shared cases with Python)', { skip: !existsSync(CASES) && 'tests/notebook/widgets/format_cases.json missing' }, () => {
   const cases = existsSync(CASES) ? JSON.parse(readFileSync(CASES, 'utf8')) : { eta: [], remaining: [], percent: [] };
 
   it('formats the ETA like the seed, with hours', () => {

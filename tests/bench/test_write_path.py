@@ -6,9 +6,9 @@ import struct
 
 import pytest
 
-from meshprogress_nb.cable.connection import wire_frame
-from meshprogress_nb.cable.server import PING_SLICES, CableServer
-from meshprogress_nb.config import MeshProgress
+from meshprogress_nb.server.cable.connection import wire_frame
+from meshprogress_nb.server.cable.server import PING_SLICES, CableServer
+from meshprogress_nb.server.config import MeshProgress
 
 
 @pytest.mark.parametrize("size", [0, 1, 125, 126, 1000, 65535, 65536, 70000])

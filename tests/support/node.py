@@ -1,4 +1,4 @@
-"""The official @rails/actioncable consumer, run by Node (tests/cable/js/client.mjs), driven line by line."""
+"""The official @rails/actioncable consumer, run by Node (tests/server/cable/js/client.mjs), driven line by line."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-CLIENT_DIR = Path(__file__).resolve().parent.parent / "cable" / "js"
+CLIENT_DIR = Path(__file__).resolve().parent.parent / "server" / "cable" / "js"
 
 
 class NodeConsumer:

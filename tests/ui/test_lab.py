@@ -276,7 +276,7 @@ def save_until(page: Page, path: Path, condition, timeout: float = 60) -> list[d
 def test_a_saved_notebook_keeps_the_last_state_as_static_output(page: Page, lab: LabServer) -> None:
     path = write_notebook(
         lab.root / "snapshot.ipynb",
-        "import json\nimport meshprogress_nb\nfrom meshprogress_nb.widgets import ProgressWidget\n"
+        "import json\nimport meshprogress_nb\nfrom meshprogress_nb.notebook.widgets import ProgressWidget\n"
         "jobs = meshprogress_nb.connect()\njob = jobs.submit('x.png', name='snapshot job', dispatch=False)\n"
         "with open('snapshot-callback.json', 'w') as f:\n"
         "    json.dump({**job.record['callback'], 'job_id': job.record['job_id']}, f)\n"
@@ -515,7 +515,7 @@ def test_the_widget_reads_well_in_either_theme(page: Page, lab: LabServer, theme
     processing and once cancelled (the status colors with the least contrast)."""
     write_notebook(
         lab.root / "themed.ipynb",
-        "import json\nimport meshprogress_nb\nfrom meshprogress_nb.widgets import ProgressWidget\n"
+        "import json\nimport meshprogress_nb\nfrom meshprogress_nb.notebook.widgets import ProgressWidget\n"
         "jobs = meshprogress_nb.connect()\njob = jobs.submit('x.png', name='themed job', dispatch=False)\n"
         "with open('themed-callback.json', 'w') as f:\n"
         "    json.dump({**job.record['callback'], 'job_id': job.record['job_id'], 'id': job.id}, f)\n"

@@ -23,6 +23,6 @@ def test_an_unknown_suffix_is_refused_with_the_known_ones(path: str) -> None:
 
 def test_the_server_side_loads_without_numpy() -> None:
     """A Jupyter server runs the hub and the dispatcher; only workers need the [mesher] extra."""
-    code = "import sys, meshprogress_nb.extension, meshprogress_nb.dispatch; print('numpy' in sys.modules)"
+    code = "import sys, meshprogress_nb.server.app, meshprogress_nb.server.dispatch; print('numpy' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert done.stdout.strip() == "False"

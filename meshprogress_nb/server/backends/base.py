@@ -1,0 +1,113 @@
+"""The backend protocol: atomic state changes of meshes and batches, and publish/subscribe of payloads."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from ...models import Batch, Mesh, Status
+from ...state import BatchDelta
+
+Subscriber = Callable[[bytes], None]
+"""Called with each message published on a stream this process subscribed to."""
+
+
+class BackendUnavailable(Exception):
+    """The store cannot be reached right now (HTTP 503 with Retry-After); nothing was changed."""
+
+
+@dataclass(frozen=True)
+class MeshSpec:
+    """What a new mesh is made from."""
+
+    user: str
+    source: str
+    job_id: str
+    name: str = ""
+    params: dict[str, Any] = field(default_factory=dict)
+    dispatched: bool = False
+
+
+def new_mesh(mesh_id: int, spec: MeshSpec, batch_id: int | None, now: float) -> Mesh:
+    """The first state of a mesh the store just gave ``mesh_id``."""
+    return Mesh(
+        id=mesh_id,
+        user=spec.user,
+        source=spec.source,
+        job_id=spec.job_id,
+        name=spec.name,
+        params=spec.params,
+        dispatched=spec.dispatched,
+        batch_id=batch_id,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+def new_batch(batch_id: int, user: str, name: str, meshes: list[Mesh], now: float) -> Batch:
+    """The first state of a batch of freshly created ``meshes``."""
+    return Batch(
+        id=batch_id,
+        user=user,
+        name=name,
+        mesh_ids=[m.id for m in meshes],
+        created_at=now,
+        updated_at=now,
+        counts={"pending": len(meshes)},
+    )
+
+
+class Backend(Protocol):
+    """State and fan-out, shared by every server that uses the same backend."""
+
+    async def start(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def create_mesh(self, spec: MeshSpec, now: float) -> Mesh: ...
+
+    async def create_batch(
+        self, user: str, name: str, specs: list[MeshSpec], now: float
+    ) -> tuple[Batch, list[Mesh]]: ...
+
+    async def get_mesh(self, mesh_id: int) -> Mesh | None: ...
+
+    async def get_meshes(self, mesh_ids: list[int]) -> list[Mesh]: ...
+
+    async def list_meshes(self, user: str, status: Status | None, limit: int) -> list[Mesh]: ...
+
+    async def get_batch(self, batch_id: int) -> Batch | None: ...
+
+    async def list_batches(self, user: str, limit: int) -> list[Batch]: ...
+
+    async def save_mesh(
+        self, old: Mesh, new: Mesh, delta: BatchDelta | None, mesh_message: bytes
+    ) -> tuple[bool, Batch | None]:
+        """Write ``new`` only if the stored version is still ``old.version``; apply ``delta`` to its batch and
+        publish ``mesh_message`` on the mesh's stream in the same atomic step. Returns (written, updated batch)."""
+        ...
+
+    async def stalled(self, before: float, limit: int) -> list[int]:
+        """Ids of processing meshes whose last change is older than ``before``."""
+        ...
+
+    async def publish(self, stream: str, message: bytes) -> None: ...
+
+    async def subscribe(self, stream: str, subscriber: Subscriber) -> None:
+        """Returns once messages published from now on will reach ``subscriber``."""
+        ...
+
+    async def unsubscribe(self, stream: str, subscriber: Subscriber) -> None: ...
+
+    def on_reconnect(self, callback: Callable[[], Awaitable[None]]) -> None:
+        """Call ``callback`` after the subscriptions were lost and restored (messages may have been missed)."""
+        ...
+
+
+def mesh_stream(mesh_id: int) -> str:
+    return f"mesh_progress:{mesh_id}"
+
+
+def batch_stream(batch_id: int) -> str:
+    return f"batch_progress:{batch_id}"

@@ -1,0 +1,205 @@
+"""The shared backend: state in Redis hashes, atomic changes by a Lua compare-and-set, fan-out by PubSub.
+
+Every server of a JupyterHub that points at the same Redis behaves as one hub: a callback accepted by
+server A is published on ``mesh_progress:{id}`` and reaches subscribers on server B.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any, ParamSpec, TypeVar
+
+import orjson
+import redis.asyncio as aioredis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import NoScriptError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from ...models import Batch, Mesh, Status
+from ...state import BatchDelta
+from .autopipeline import AutoPipeline
+from .base import BackendUnavailable, MeshSpec, Subscriber, mesh_stream, new_batch, new_mesh
+from .codec import COUNT_PREFIX, batch_fields, batch_from_fields, changed_fields, mesh_fields, mesh_from_fields
+from .redis_pubsub import RedisSubscriptions
+
+# KEYS: mesh hash, processing index, [batch hash].
+# ARGV: expected version, channel, message, mesh id, processing score ("" = not processing), the changed fields
+#       as one JSON object of field -> encoded value (one argument packs far cheaper than 2n), then for a batch:
+#       progress delta, started_at, updated_at, count field/delta pairs.
+SAVE_MESH = """
+if redis.call('HGET', KEYS[1], 'version') ~= ARGV[1] then return false end
+local fields = {}
+for name, value in pairs(cjson.decode(ARGV[6])) do
+  fields[#fields + 1] = name
+  fields[#fields + 1] = value
+end
+redis.call('HSET', KEYS[1], unpack(fields))
+if ARGV[5] == '' then redis.call('ZREM', KEYS[2], ARGV[4]) else redis.call('ZADD', KEYS[2], ARGV[5], ARGV[4]) end
+redis.call('PUBLISH', ARGV[2], ARGV[3])
+if #KEYS < 3 then return {} end
+if tonumber(ARGV[7]) ~= 0 then redis.call('HINCRBYFLOAT', KEYS[3], 'progress_sum', ARGV[7]) end
+if ARGV[8] ~= 'null' and redis.call('HGET', KEYS[3], 'started_at') == 'null' then
+  redis.call('HSET', KEYS[3], 'started_at', ARGV[8])
+end
+redis.call('HSET', KEYS[3], 'updated_at', ARGV[9])
+local i = 10
+while i < #ARGV do
+  redis.call('HINCRBY', KEYS[3], ARGV[i], ARGV[i + 1])
+  i = i + 2
+end
+redis.call('HINCRBY', KEYS[3], 'version', 1)
+return redis.call('HGETALL', KEYS[3])
+"""
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def _unavailable_on_error(method: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
+    """Turn Redis connection failures into :class:`BackendUnavailable` (answered 503, never a crash)."""
+
+    @functools.wraps(method)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return await method(*args, **kwargs)
+        except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+            raise BackendUnavailable(str(exc)) from exc
+
+    return wrapper
+
+
+class RedisBackend:
+    """Owns this process's Redis connection pool and its PubSub subscriptions."""
+
+    def __init__(self, url: str, prefix: str = "") -> None:
+        self.url = url
+        self.prefix = prefix
+        self.redis = aioredis.Redis.from_url(
+            url, decode_responses=True, socket_timeout=5, socket_connect_timeout=2, health_check_interval=10
+        )
+        self.subscriptions = RedisSubscriptions(url, prefix)
+        self.pipeline = AutoPipeline(self.redis)
+        self._save_sha = hashlib.sha1(SAVE_MESH.encode(), usedforsecurity=False).hexdigest()
+
+    def key(self, name: str) -> str:
+        return self.prefix + name
+
+    async def start(self) -> None:
+        await self.subscriptions.start()
+
+    async def close(self) -> None:
+        await self.subscriptions.close()
+        await self.redis.aclose()
+
+    @_unavailable_on_error
+    async def create_mesh(self, spec: MeshSpec, now: float) -> Mesh:
+        mesh_id = await self.redis.incr(self.key("mesh:next_id"))
+        mesh = new_mesh(mesh_id, spec, None, now)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            self._queue_mesh(pipe, mesh)
+            await pipe.execute()
+        return mesh
+
+    @_unavailable_on_error
+    async def create_batch(self, user: str, name: str, specs: list[MeshSpec], now: float) -> tuple[Batch, list[Mesh]]:
+        batch_id = await self.redis.incr(self.key("batch:next_id"))
+        last = await self.redis.incrby(self.key("mesh:next_id"), len(specs))
+        first = last - len(specs) + 1
+        meshes = [new_mesh(first + i, spec, batch_id, now) for i, spec in enumerate(specs)]
+        batch = new_batch(batch_id, user, name, meshes, now)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            for mesh in meshes:
+                self._queue_mesh(pipe, mesh)
+            pipe.hset(self.key(f"batch:{batch_id}"), mapping=batch_fields(batch))
+            pipe.zadd(self.key(f"user:{user}:batches"), {str(batch_id): batch_id})
+            await pipe.execute()
+        return batch, meshes
+
+    def _queue_mesh(self, pipe: Any, mesh: Mesh) -> None:
+        pipe.hset(self.key(f"mesh:{mesh.id}"), mapping=mesh_fields(mesh))
+        pipe.zadd(self.key(f"user:{mesh.user}:meshes"), {str(mesh.id): mesh.id})
+
+    @_unavailable_on_error
+    async def get_mesh(self, mesh_id: int) -> Mesh | None:
+        fields = await self.redis.hgetall(self.key(f"mesh:{mesh_id}"))
+        return mesh_from_fields(fields) if fields else None
+
+    @_unavailable_on_error
+    async def get_meshes(self, mesh_ids: list[int]) -> list[Mesh]:
+        rows = await self._hashes([f"mesh:{mesh_id}" for mesh_id in mesh_ids])
+        return [mesh_from_fields(fields) for fields in rows if fields]
+
+    async def _hashes(self, names: list[str]) -> list[dict[str, str]]:
+        """Many hashes in one round trip (an absent one reads as empty)."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for name in names:
+                pipe.hgetall(self.key(name))
+            return await pipe.execute()
+
+    @_unavailable_on_error
+    async def list_meshes(self, user: str, status: Status | None, limit: int) -> list[Mesh]:
+        # Status filters scan a bounded window of the user's newest meshes.
+        window = limit if status is None else limit * 10
+        ids = await self.redis.zrevrange(self.key(f"user:{user}:meshes"), 0, window - 1)
+        meshes = await self.get_meshes([int(i) for i in ids])
+        if status is not None:
+            meshes = [m for m in meshes if m.status is status]
+        return meshes[:limit]
+
+    @_unavailable_on_error
+    async def get_batch(self, batch_id: int) -> Batch | None:
+        fields = await self.redis.hgetall(self.key(f"batch:{batch_id}"))
+        return batch_from_fields(fields) if fields else None
+
+    @_unavailable_on_error
+    async def list_batches(self, user: str, limit: int) -> list[Batch]:
+        ids = await self.redis.zrevrange(self.key(f"user:{user}:batches"), 0, limit - 1)
+        rows = await self._hashes([f"batch:{batch_id}" for batch_id in ids])
+        return [batch_from_fields(fields) for fields in rows if fields]
+
+    @_unavailable_on_error
+    async def save_mesh(
+        self, old: Mesh, new: Mesh, delta: BatchDelta | None, mesh_message: bytes
+    ) -> tuple[bool, Batch | None]:
+        fields = changed_fields(old, new)  # the hash holds ``old`` whenever the version check passes
+        keys = [self.key(f"mesh:{new.id}"), self.key("meshes:processing")]
+        score = str(new.updated_at) if new.status is Status.PROCESSING else ""
+        args: list[Any] = [str(old.version), self.key(mesh_stream(new.id)), mesh_message, new.id, score]
+        args.append(orjson.dumps(fields))
+        with_batch = new.batch_id is not None and delta is not None and not delta.empty
+        if with_batch and delta is not None:
+            keys.append(self.key(f"batch:{new.batch_id}"))
+            args += [repr(delta.progress), json.dumps(delta.started_at), json.dumps(new.updated_at)]
+            for status, change in delta.counts.items():
+                args += [COUNT_PREFIX + status, change]
+        try:
+            result = await self.pipeline.execute("EVALSHA", self._save_sha, len(keys), *keys, *args)
+        except NoScriptError:  # a Redis that restarted or flushed its scripts
+            await self.redis.script_load(SAVE_MESH)
+            result = await self.pipeline.execute("EVALSHA", self._save_sha, len(keys), *keys, *args)
+        if result is None:
+            return False, None
+        if not result:
+            return True, None
+        return True, batch_from_fields(dict(zip(result[::2], result[1::2], strict=True)))
+
+    @_unavailable_on_error
+    async def stalled(self, before: float, limit: int) -> list[int]:
+        ids = await self.redis.zrangebyscore(self.key("meshes:processing"), "-inf", f"({before}", 0, limit)
+        return [int(i) for i in ids]
+
+    @_unavailable_on_error
+    async def publish(self, stream: str, message: bytes) -> None:
+        await self.redis.publish(self.key(stream), message)
+
+    async def subscribe(self, stream: str, subscriber: Subscriber) -> None:
+        await self.subscriptions.subscribe(stream, subscriber)
+
+    async def unsubscribe(self, stream: str, subscriber: Subscriber) -> None:
+        await self.subscriptions.unsubscribe(stream, subscriber)
+
+    def on_reconnect(self, callback: Callable[[], Awaitable[None]]) -> None:
+        self.subscriptions.reconnect_callbacks.append(callback)

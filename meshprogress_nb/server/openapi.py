@@ -1,0 +1,292 @@
+"""The OpenAPI 3 description of the hub's HTTP API (served at ``meshprogress/api/v1/openapi.json``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import __version__
+
+STATUSES = ["pending", "processing", "completed", "failed", "cancelled"]
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _error(description: str) -> dict[str, Any]:
+    return _json(_ref("Error"), description)
+
+
+def _id_param(name: str) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}
+
+
+NULLABLE_INT = {"type": "integer", "nullable": True}
+NULLABLE_STR = {"type": "string", "nullable": True}
+
+SCHEMAS: dict[str, Any] = {
+    "Error": {
+        "type": "object",
+        "required": ["error"],
+        "properties": {"error": {"type": "string"}, "field": {"type": "string"}, "status": {"type": "string"}},
+    },
+    "Callback": {
+        "type": "object",
+        "required": ["url", "token"],
+        "properties": {"url": {"type": "string"}, "token": {"type": "string"}},
+    },
+    "Mesh": {
+        "type": "object",
+        "required": ["id", "mesh_id", "status", "progress", "version", "job_id", "user", "source"],
+        "properties": {
+            "id": {"type": "integer"},
+            "mesh_id": {"type": "integer"},
+            "job_id": {"type": "string"},
+            "user": {"type": "string"},
+            "batch_id": NULLABLE_INT,
+            "source": {"type": "string"},
+            "name": {"type": "string"},
+            "params": {"type": "object"},
+            "status": {"type": "string", "enum": STATUSES},
+            "progress": {"type": "number", "minimum": 0, "maximum": 100},
+            "message": {"type": "string"},
+            "created_at": {"type": "string", "format": "date-time"},
+            "started_at": {"type": "string", "format": "date-time", "nullable": True},
+            "updated_at": {"type": "string", "format": "date-time"},
+            "estimated_remaining": NULLABLE_INT,
+            "result_url": NULLABLE_STR,
+            "version": {"type": "integer"},
+            "attempt": {"type": "integer"},
+            "callback": _ref("Callback"),
+        },
+    },
+    "Batch": {
+        "type": "object",
+        "required": ["id", "batch_id", "total", "completed", "failed", "progress", "status", "version"],
+        "properties": {
+            "id": {"type": "integer"},
+            "batch_id": {"type": "integer"},
+            "user": {"type": "string"},
+            "name": {"type": "string"},
+            "total": {"type": "integer"},
+            **{name: {"type": "integer"} for name in STATUSES},
+            "progress": {"type": "number", "minimum": 0, "maximum": 100},
+            "status": {"type": "string", "enum": STATUSES},
+            "estimated_remaining": NULLABLE_INT,
+            "created_at": {"type": "string", "format": "date-time"},
+            "updated_at": {"type": "string", "format": "date-time"},
+            "version": {"type": "integer"},
+            "mesh_ids": {"type": "array", "items": {"type": "integer"}},
+            "meshes": {"type": "array", "items": _ref("Mesh")},
+        },
+    },
+    "NewMesh": {
+        "type": "object",
+        "required": ["source"],
+        "properties": {
+            "source": {"type": "string", "minLength": 1, "maxLength": 4096},
+            "name": {"type": "string", "maxLength": 200},
+            "params": {"type": "object"},
+            "dispatch": {"type": "boolean", "default": True},
+        },
+    },
+    "NewBatch": {
+        "type": "object",
+        "required": ["sources"],
+        "properties": {
+            "sources": {"type": "array", "minItems": 1, "items": {"type": "string", "minLength": 1}},
+            "name": {"type": "string", "maxLength": 200},
+            "params": {"type": "object"},
+            "dispatch": {"type": "boolean", "default": True},
+        },
+    },
+    "ProgressReport": {
+        "type": "object",
+        "required": ["job_id"],
+        "properties": {
+            "job_id": {"type": "string", "minLength": 1, "maxLength": 128},
+            "progress": {"type": "number", "minimum": 0, "maximum": 100},
+            "message": {"type": "string", "maxLength": 2000},
+            "status": {"type": "string", "enum": ["processing", "completed", "failed"]},
+            "seq": {"type": "integer", "minimum": 0},
+            "result_url": {"type": "string", "maxLength": 2048},
+        },
+    },
+    "Accepted": {
+        "type": "object",
+        "required": ["status", "job_id", "applied"],
+        "properties": {
+            "status": {"type": "string", "enum": ["accepted"]},
+            "job_id": {"type": "string"},
+            "applied": {"type": "boolean"},
+        },
+    },
+}
+
+AUTH_ERRORS = {"403": _error("Not authenticated"), "503": _error("Store unavailable; retry after Retry-After")}
+
+
+def openapi_document() -> dict[str, Any]:
+    """The document, built fresh so it always names the installed version."""
+    mesh_id, batch_id = _id_param("mesh_id"), _id_param("batch_id")
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "meshprogress-nb hub", "version": __version__},
+        "servers": [{"url": "/meshprogress/api/v1"}],
+        "components": {
+            "schemas": SCHEMAS,
+            "securitySchemes": {
+                "jupyter": {"type": "apiKey", "in": "header", "name": "Authorization"},
+                "callbackToken": {"type": "apiKey", "in": "header", "name": "X-Callback-Token"},
+            },
+        },
+        "security": [{"jupyter": []}],
+        "paths": {
+            "/meshes": {
+                "get": {
+                    "summary": "The user's meshes, newest first; or, with batch_id, that batch's members",
+                    "parameters": [
+                        {"name": "status", "in": "query", "schema": {"type": "string", "enum": STATUSES}},
+                        {
+                            "name": "batch_id",
+                            "in": "query",
+                            "description": "Only this batch's members (at most 200), for anyone who may read it",
+                            "schema": {"type": "integer", "minimum": 1},
+                        },
+                    ],
+                    "responses": {
+                        "200": _json(
+                            {"type": "object", "properties": {"meshes": {"type": "array", "items": _ref("Mesh")}}},
+                            "Meshes",
+                        ),
+                        "404": _error("No such batch, or not one this user may read"),
+                        "422": _error("Unknown status"),
+                        **AUTH_ERRORS,
+                    },
+                },
+                "post": {
+                    "summary": "Create a mesh job",
+                    "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("NewMesh")}}},
+                    "responses": {
+                        "201": _json(_ref("Mesh"), "Created, with the worker's callback URL and token"),
+                        "400": _error("Body is not JSON"),
+                        "413": _error("Body too large"),
+                        "422": _error("Invalid field"),
+                        **AUTH_ERRORS,
+                    },
+                },
+            },
+            "/meshes/{mesh_id}": {
+                "get": {
+                    "summary": "One mesh",
+                    "parameters": [mesh_id],
+                    "responses": {"200": _json(_ref("Mesh"), "The mesh"), "404": _error("Not found"), **AUTH_ERRORS},
+                }
+            },
+            **{
+                f"/meshes/{{mesh_id}}/{action}": {
+                    "post": {
+                        "summary": f"{action.capitalize()} a mesh job",
+                        "parameters": [mesh_id],
+                        "responses": {
+                            "200": _json(_ref("Mesh"), "The mesh after the change"),
+                            "404": _error("Not found"),
+                            "409": _error("Not allowed in the current status"),
+                            **AUTH_ERRORS,
+                        },
+                    }
+                }
+                for action in ("cancel", "retry")
+            },
+            "/meshes/{mesh_id}/result": {
+                "get": {
+                    "summary": "The mesh file a dispatched job wrote",
+                    "parameters": [mesh_id],
+                    "responses": {
+                        "200": {
+                            "description": "The mesh (PLY, STL or OBJ)",
+                            "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+                        },
+                        "404": _error("Not found, or no result file"),
+                        **AUTH_ERRORS,
+                    },
+                }
+            },
+            "/batches": {
+                "get": {
+                    "summary": "The user's batches, newest first",
+                    "responses": {
+                        "200": _json(
+                            {"type": "object", "properties": {"batches": {"type": "array", "items": _ref("Batch")}}},
+                            "Batches",
+                        ),
+                        **AUTH_ERRORS,
+                    },
+                },
+                "post": {
+                    "summary": "Create a batch of mesh jobs",
+                    "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("NewBatch")}}},
+                    "responses": {
+                        "201": _json(_ref("Batch"), "Created, with its meshes and their callbacks"),
+                        "400": _error("Body is not JSON"),
+                        "413": _error("Body too large"),
+                        "422": _error("Invalid field"),
+                        **AUTH_ERRORS,
+                    },
+                },
+            },
+            "/batches/{batch_id}": {
+                "get": {
+                    "summary": "One batch",
+                    "parameters": [batch_id],
+                    "responses": {"200": _json(_ref("Batch"), "The batch"), "404": _error("Not found"), **AUTH_ERRORS},
+                }
+            },
+            **{
+                f"/batches/{{batch_id}}/{action}": {
+                    "post": {
+                        "summary": f"{action.capitalize()} every member of a batch it applies to",
+                        "parameters": [batch_id],
+                        "responses": {
+                            "200": _json(_ref("Batch"), "The batch after the change"),
+                            "404": _error("Not found"),
+                            **AUTH_ERRORS,
+                        },
+                    }
+                }
+                for action in ("cancel", "retry")
+            },
+            "/mesh_callbacks/progress": {
+                "post": {
+                    "summary": "A worker's progress report",
+                    "security": [{"callbackToken": []}],
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {"schema": _ref("ProgressReport")},
+                            "application/x-www-form-urlencoded": {"schema": _ref("ProgressReport")},
+                        },
+                    },
+                    "responses": {
+                        "202": _json(_ref("Accepted"), "Accepted (applied false: a duplicate, ignored)"),
+                        "400": _error("Body is not UTF-8 JSON or a form"),
+                        "401": _error("Invalid callback token"),
+                        "409": _error("The attempt has ended; stop working"),
+                        "413": _error("Body too large"),
+                        "422": _error("Invalid field"),
+                        "503": _error("Store unavailable; retry after Retry-After"),
+                    },
+                }
+            },
+            "/openapi.json": {
+                "get": {
+                    "summary": "This document",
+                    "responses": {"200": _json({"type": "object"}, "OpenAPI 3 document"), **AUTH_ERRORS},
+                }
+            },
+        },
+    }
