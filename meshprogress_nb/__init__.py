@@ -24,4 +24,6 @@ def _jupyter_labextension_paths() -> list[dict[str, str]]:
 
 
 def _jupyter_server_extension_points() -> list[dict[str, Any]]:
-    return [{"module": "meshprogress_nb.server.app"}]
+    from .server.app import MeshProgressApp
+
+    return [{"module": "meshprogress_nb.server.app", "app": MeshProgressApp}]

@@ -1,26 +1,36 @@
-"""Wires the hub into a running Jupyter server: configuration, backend, routes and start-up."""
+"""The composition root: the hub's parts built, routed, started and closed as one jupyter-server extension.
+
+:class:`MeshProgressApp` is a jupyter-server ``ExtensionApp``: ``initialize_settings`` builds the parts in
+dependency order (backend, tokens, hub, fan-out, cable, dispatcher), ``initialize_handlers`` registers every
+route, the server starts them once its loop runs, and ``stop_extension`` closes them in reverse order.
+Nothing else builds or holds them.
+"""
 
 from __future__ import annotations
 
 import logging
 import os
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from jupyter_server.extension.application import ExtensionApp
 from jupyter_server.utils import url_path_join
 from tornado.routing import PathMatches, Rule
 
 from .backends import make_backend
 from .cable.connection import CableHandler
 from .cable.server import CableServer
+from .clock import LoopClock
 from .config import MeshProgress
-from .dispatch import Dispatch, make_dispatcher
+from .dispatch import Dispatch, Dispatcher, make_dispatcher
 from .fanout import FanOut
 from .handlers import CallbackHandler, handlers
 from .hub import ProgressHub
 from .tokens import CallbackTokens
 
-SETTINGS_KEY = "meshprogress"
+SHUTDOWN_GRACE = 2.0
+"""Seconds a stopping server waits for cable clients to answer its close, before closing the rest."""
 
 
 def callback_base_url(config: MeshProgress, serverapp: Any) -> str:
@@ -76,41 +86,94 @@ def _route_first(web_app: Any, route: tuple[str, type, dict[str, Any]]) -> None:
     router.rules.insert(0, router.process_rule(Rule(PathMatches(path), handler, kwargs)))
 
 
-def _load_jupyter_server_extension(serverapp: Any) -> None:
-    _use_server_log(serverapp)
-    config = MeshProgress(parent=serverapp)
+@dataclass
+class Parts:
+    """What the extension built, in the order it starts them."""
+
+    config: MeshProgress
+    hub: ProgressHub
+    fanout: FanOut
+    cable: CableServer
+    dispatcher: Dispatcher | None
+
+    async def start(self) -> None:
+        await self.hub.start()
+        if self.dispatcher is not None:
+            await self.dispatcher.start()
+        self.cable.start()
+
+    async def stop(self) -> None:
+        """Close in reverse order: clients told to reconnect first, the store last (pending reports written)."""
+        await self.cable.shutdown(SHUTDOWN_GRACE)
+        if self.dispatcher is not None:
+            await self.dispatcher.close()
+        await self.hub.close()
+
+
+def build(config: MeshProgress, *, base_url: str, root_dir: str, callback_url: Any) -> Parts:
+    """Every part of the hub, in dependency order; ``callback_url()`` is read when a job is created."""
+    clock = LoopClock()
     backend = make_backend(config)
     tokens = CallbackTokens(config.secret, config.token_max_age)
-    base = url_path_join(serverapp.web_app.settings["base_url"], "meshprogress/")
-    hub = ProgressHub(config, backend, tokens, callback_url="", api_path=base + "api/v1/")
-    fanout = FanOut(backend, config.broadcast_interval, hub.stream_payload)
+    hub = ProgressHub(
+        config, backend, tokens, api_path=api_base(base_url) + "api/v1/", callback_url=callback_url, clock=clock
+    )
+    fanout = FanOut(backend, config.broadcast_interval, hub.stream_payload, clock)
     cable = CableServer(hub, fanout, config)
-    routes: list[Any] = handlers(hub, base)
-    routes.append((base + "cable", CableHandler, {"cable": cable}))
-    serverapp.web_app.add_handlers(".*$", [route for route in routes if route[1] is not CallbackHandler])
-    _route_first(serverapp.web_app, next(route for route in routes if route[1] is CallbackHandler))
     dispatcher = make_dispatcher(config)
     if dispatcher is not None:
-        Dispatch(hub, dispatcher, serverapp.root_dir, config.results_dir)
-    serverapp.web_app.settings[SETTINGS_KEY] = {"hub": hub, "cable": cable, "dispatcher": dispatcher}
-    mode = (
-        f"Redis at {config.redis_url.rpartition('@')[2]}" if config.redis_url else f"embedded ({config.database_path})"
-    )
-    serverapp.log.info("meshprogress: hub at %s, state: %s", base, mode)
+        Dispatch(hub, dispatcher, root_dir, config.results_dir)
+    return Parts(config, hub, fanout, cable, dispatcher)
 
 
-async def _start_jupyter_server_extension(serverapp: Any) -> None:
-    parts = serverapp.web_app.settings[SETTINGS_KEY]
-    hub: ProgressHub = parts["hub"]
-    hub.callback_url = url_path_join(
-        callback_base_url(hub.config, serverapp), "meshprogress/api/v1/mesh_callbacks/progress"
-    )
-    await hub.start()
-    if parts["dispatcher"] is not None:
-        await parts["dispatcher"].start()
-    parts["cable"].start()
-    # Kernels inherit the server's environment: this is how meshprogress_nb.connect() finds its hub.
-    os.environ["MESHPROGRESS_SERVER_URL"] = serverapp.connection_url
-    token = getattr(serverapp.identity_provider, "token", "")
-    if token:
-        os.environ["MESHPROGRESS_SERVER_TOKEN"] = token
+def api_base(base_url: str) -> str:
+    return url_path_join(base_url, "meshprogress/")
+
+
+class MeshProgressApp(ExtensionApp):
+    """The progress hub as a jupyter-server extension (``jpserver_extensions = {"meshprogress_nb": True}``)."""
+
+    name = "meshprogress_nb"
+    load_other_extensions = True
+    parts: Parts
+
+    def initialize_settings(self) -> None:
+        serverapp = self.serverapp
+        assert serverapp is not None
+        _use_server_log(serverapp)
+        config = MeshProgress(parent=serverapp)
+        self.parts = build(
+            config,
+            base_url=serverapp.base_url,
+            root_dir=serverapp.root_dir,
+            callback_url=lambda: url_path_join(
+                callback_base_url(config, serverapp), "meshprogress/api/v1/mesh_callbacks/progress"
+            ),
+        )
+        mode = (
+            f"Redis at {config.redis_url.rpartition('@')[2]}"
+            if config.redis_url
+            else f"embedded ({config.database_path})"
+        )
+        serverapp.log.info("meshprogress: hub at %s, state: %s", api_base(serverapp.base_url), mode)
+
+    def initialize_handlers(self) -> None:
+        """Every route, relative to the server's base URL (the ExtensionApp prefixes it)."""
+        assert self.serverapp is not None
+        routes = handlers(self.parts.hub, "meshprogress/")
+        routes.append(("meshprogress/cable", CableHandler, {"cable": self.parts.cable}))
+        callback = next(route for route in routes if route[1] is CallbackHandler)
+        self.handlers.extend(route for route in routes if route is not callback)
+        path, handler, kwargs = callback
+        _route_first(self.serverapp.web_app, (url_path_join(self.serverapp.base_url, path), handler, kwargs))
+
+    async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
+        await self.parts.start()
+        # Kernels inherit the server's environment: this is how meshprogress_nb.connect() finds its hub.
+        os.environ["MESHPROGRESS_SERVER_URL"] = serverapp.connection_url
+        token = getattr(serverapp.identity_provider, "token", "")
+        if token:
+            os.environ["MESHPROGRESS_SERVER_TOKEN"] = token
+
+    async def stop_extension(self) -> None:
+        await self.parts.stop()

@@ -11,11 +11,11 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 from .backends import Backend
+from .clock import Clock, Timer
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +56,9 @@ def message_frame(identifier: str, payload: bytes) -> bytes:
 class Stream:
     """Coalesces one stream's updates and writes them to its local subscriptions."""
 
-    def __init__(self, name: str, interval: float) -> None:
+    def __init__(self, name: str, interval: float, clock: Clock) -> None:
         self.name = name
+        self.clock = clock
         self.interval = interval
         self.subscriptions: list[Subscription] = []
         self.ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -67,7 +68,7 @@ class Stream:
         self._sent_version = 0
         self._sent_status: str | None = None
         self._last_flush = 0.0
-        self._timer: asyncio.TimerHandle | None = None
+        self._timer: Timer | None = None
 
     def receive(self, message: bytes) -> None:
         """Broker callback: keep the newest payload and flush it now or at the end of the interval."""
@@ -85,11 +86,11 @@ class Stream:
             return
         if self._timer is not None:
             return
-        wait = self._last_flush + self.interval - time.monotonic()
+        wait = self._last_flush + self.interval - self.clock.monotonic()
         if wait <= 0:
             self.flush()
         else:
-            self._timer = asyncio.get_running_loop().call_later(wait, self.flush)
+            self._timer = self.clock.call_later(wait, self.flush)
 
     def flush(self) -> None:
         if self._timer is not None:
@@ -97,7 +98,7 @@ class Stream:
             self._timer = None
         if self.payload is None or self.version <= self._sent_version:
             return
-        self._last_flush = time.monotonic()
+        self._last_flush = self.clock.monotonic()
         self._sent_version, self._sent_status = self.version, self.status
         frames: dict[str, bytes] = {}
         for subscription in self.subscriptions:
@@ -118,8 +119,9 @@ class Stream:
 class FanOut:
     """This process's streams: subscribes each once through the backend and drops it with its last watcher."""
 
-    def __init__(self, backend: Backend, interval: float, loader: Loader) -> None:
+    def __init__(self, backend: Backend, interval: float, loader: Loader, clock: Clock) -> None:
         self.backend = backend
+        self.clock = clock
         self.interval = interval
         self.loader = loader
         self.streams: dict[str, Stream] = {}
@@ -129,7 +131,7 @@ class FanOut:
         """Returns once updates of ``name`` published from now on will reach ``subscription``."""
         stream = self.streams.get(name)
         if stream is None:
-            stream = self.streams[name] = Stream(name, self.interval)
+            stream = self.streams[name] = Stream(name, self.interval, self.clock)
             try:
                 await self.backend.subscribe(name, stream.receive)
             except BaseException as exc:

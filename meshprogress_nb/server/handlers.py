@@ -275,7 +275,7 @@ def _header_safe(name: str) -> str:
 
 
 def handlers(hub: ProgressHub, base: str) -> list[tuple[str, type, dict[str, Any]]]:
-    """The routes, under ``base`` (the server's base_url joined with ``meshprogress/``)."""
+    """The routes, under ``base`` (``meshprogress/``, relative to the server's base URL)."""
     api = base + "api/v1/"
     args = {"hub": hub}
     return [

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from ..models import Batch, Mesh, Status, batch_payload, mesh_payload
 from ..state import Conflict, Report
 from .backends import Backend, MeshSpec
 from .backends.base import batch_stream
+from .clock import Clock
 from .config import MeshProgress
 from .last_known import RecentMeshes
 from .throttle import CallbackThrottle
@@ -60,15 +60,24 @@ class ProgressHub:
     """Creates jobs, applies worker reports, and enforces who may read or control what."""
 
     def __init__(
-        self, config: MeshProgress, backend: Backend, tokens: CallbackTokens, callback_url: str, api_path: str
+        self,
+        config: MeshProgress,
+        backend: Backend,
+        tokens: CallbackTokens,
+        *,
+        api_path: str,
+        callback_url: Callable[[], str],
+        clock: Clock,
     ) -> None:
         self.config = config
         self.backend = backend
         self.tokens = tokens
-        self.callback_url = callback_url
         self.api_path = api_path
+        # A function: the server's address is known only once it listens (after the hub is built).
+        self._callback_url = callback_url
+        self.clock = clock
         self.listeners: list[Callable[[str, Mesh], Any]] = []
-        self.throttle = CallbackThrottle(config.callback_rate_limit, self._apply_report)
+        self.throttle = CallbackThrottle(config.callback_rate_limit, self._apply_report, clock)
         self.recent = RecentMeshes()
         self._stall_task: asyncio.Task[None] | None = None
 
@@ -82,6 +91,7 @@ class ProgressHub:
         if self._stall_task is not None:
             self._stall_task.cancel()
             await asyncio.gather(self._stall_task, return_exceptions=True)
+        await self.throttle.close()
         await self.backend.close()
 
     # -- authorization ---------------------------------------------------------------------------------------
@@ -102,7 +112,7 @@ class ProgressHub:
 
     def callback_for(self, mesh: Mesh) -> dict[str, str]:
         """What a worker needs to report on ``mesh``'s current attempt."""
-        return {"url": self.callback_url, "token": self.tokens.issue(mesh.id, mesh.job_id)}
+        return {"url": self._callback_url(), "token": self.tokens.issue(mesh.id, mesh.job_id)}
 
     def result_url(self, mesh: Mesh) -> str:
         """The server-relative URL where this server serves a job's mesh file (the server that dispatched it)."""
@@ -119,7 +129,7 @@ class ProgressHub:
             params=params,
             dispatched=dispatch,
         )
-        mesh = await self.backend.create_mesh(spec, time.time())
+        mesh = await self.backend.create_mesh(spec, self.clock.time())
         log.info("meshprogress: %s created mesh %d", who.name, mesh.id)
         self._notify("created", mesh)
         return mesh
@@ -131,7 +141,7 @@ class ProgressHub:
             MeshSpec(user=who.name, source=s, job_id=_job_id(), name=_basename(s), params=params, dispatched=dispatch)
             for s in sources
         ]
-        batch, meshes = await self.backend.create_batch(who.name, name, specs, time.time())
+        batch, meshes = await self.backend.create_batch(who.name, name, specs, self.clock.time())
         log.info("meshprogress: %s created batch %d of %d meshes", who.name, batch.id, len(meshes))
         for mesh in meshes:
             self._notify("created", mesh)
@@ -164,14 +174,14 @@ class ProgressHub:
 
     async def cancel(self, who: Identity, mesh_id: int) -> Mesh:
         await self._controlled(who, mesh_id)
-        mesh = await self._transition(mesh_id, lambda m: state.cancel(m, time.time(), f"Cancelled by {who.name}"))
+        mesh = await self._transition(mesh_id, lambda m: state.cancel(m, self.clock.time(), f"Cancelled by {who.name}"))
         log.info("meshprogress: %s cancelled mesh %d", who.name, mesh_id)
         self._notify("cancelled", mesh)
         return mesh
 
     async def retry(self, who: Identity, mesh_id: int) -> Mesh:
         await self._controlled(who, mesh_id)
-        mesh = await self._transition(mesh_id, lambda m: state.retry(m, _job_id(), time.time()))
+        mesh = await self._transition(mesh_id, lambda m: state.retry(m, _job_id(), self.clock.time()))
         log.info("meshprogress: %s retried mesh %d (attempt %d)", who.name, mesh_id, mesh.attempt)
         self._notify("retried", mesh)
         return mesh
@@ -230,7 +240,7 @@ class ProgressHub:
             nonlocal applied
             if current.job_id != job_id:
                 raise InvalidToken
-            updated = state.apply_report(current, report, time.time())
+            updated = state.apply_report(current, report, self.clock.time())
             applied = updated is not None
             return updated
 
@@ -249,12 +259,12 @@ class ProgressHub:
         """Fail processing jobs whose worker has been silent for ``stall_timeout``; returns their ids."""
         timeout = self.config.stall_timeout
         failed = []
-        for mesh_id in await self.backend.stalled(time.time() - timeout, limit=1000):
+        for mesh_id in await self.backend.stalled(self.clock.time() - timeout, limit=1000):
 
             def change(current: Mesh) -> Mesh | None:
-                if current.status is not Status.PROCESSING or current.updated_at > time.time() - timeout:
+                if current.status is not Status.PROCESSING or current.updated_at > self.clock.time() - timeout:
                     return None  # it reported in the meantime
-                return state.stall(current, time.time(), timeout)
+                return state.stall(current, self.clock.time(), timeout)
 
             mesh = await self._transition(mesh_id, change)
             if mesh.status is Status.FAILED:
@@ -265,7 +275,7 @@ class ProgressHub:
 
     async def _sweep_forever(self) -> None:
         while True:
-            await asyncio.sleep(self.config.stall_check_interval)
+            await self.clock.sleep(self.config.stall_check_interval)
             self.throttle.forget_idle(older_than=60.0)
             try:
                 await self.sweep_stalled()

@@ -12,12 +12,12 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-import time
 from collections.abc import Awaitable, Callable
 
 from ..models import Status
 from ..state import Report
 from .backends import BackendUnavailable
+from .clock import Clock, Timer
 
 log = logging.getLogger(__name__)
 
@@ -55,13 +55,14 @@ def _latest(a, b, pick):  # noqa: ANN001, ANN202 - numbers or None
 class CallbackThrottle:
     """Writes a job's reports through ``apply`` within its budget; merges the rest into a pending report."""
 
-    def __init__(self, rate: float, apply: Apply) -> None:
+    def __init__(self, rate: float, apply: Apply, clock: Clock) -> None:
+        self.clock = clock
         self.interval = 1.0 / rate if rate > 0 else 0.0
         self.apply = apply
         self._last_write: dict[Key, float] = {}
         self._writing: dict[Key, int] = {}  # writes in flight per job (a status change may join one)
         self._pending: dict[Key, Report] = {}
-        self._timers: dict[Key, asyncio.TimerHandle] = {}
+        self._timers: dict[Key, Timer] = {}
         self._tasks: set[asyncio.Task[object]] = set()
 
     async def submit(self, key: Key, report: Report) -> object | None:
@@ -77,7 +78,7 @@ class CallbackThrottle:
         return await self._write(key, report)
 
     async def _write(self, key: Key, report: Report) -> object:
-        self._last_write[key] = time.monotonic()
+        self._last_write[key] = self.clock.monotonic()
         self._writing[key] = self._writing.get(key, 0) + 1
         try:
             return await self.apply(key, report)
@@ -92,7 +93,7 @@ class CallbackThrottle:
                 self._schedule(key)
 
     def _wait(self, key: Key) -> float:
-        return self._last_write.get(key, -1e9) + self.interval - time.monotonic()
+        return self._last_write.get(key, -1e9) + self.interval - self.clock.monotonic()
 
     def _schedule(self, key: Key, delay: float | None = None) -> None:
         """Flush the pending report at the job's next slot; a write in flight schedules it when it ends."""
@@ -101,7 +102,7 @@ class CallbackThrottle:
                 return
             delay = max(0.0, self._wait(key))
         self._cancel_timer(key)
-        self._timers[key] = asyncio.get_running_loop().call_later(delay, self._flush, key)
+        self._timers[key] = self.clock.call_later(delay, self._flush, key)
 
     def _flush(self, key: Key) -> None:
         self._timers.pop(key, None)
@@ -128,9 +129,19 @@ class CallbackThrottle:
         if timer is not None:
             timer.cancel()
 
+    async def close(self) -> None:
+        """Write every merged report now (its worker was told 202) and wait for the writes in flight."""
+        for key in list(self._timers):
+            self._cancel_timer(key)
+        for key in list(self._pending):
+            self._flush(key)
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        for key in list(self._timers):  # a write that found the store down would retry: it is closing too
+            self._cancel_timer(key)
+
     def forget_idle(self, older_than: float) -> None:
         """Drop budgets of jobs that have not written for ``older_than`` seconds (bounded memory)."""
-        cutoff = time.monotonic() - older_than
+        cutoff = self.clock.monotonic() - older_than
         busy = self._pending.keys() | self._writing.keys()
         for key in [k for k, t in self._last_write.items() if t < cutoff and k not in busy]:
             del self._last_write[key]

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 
 from meshprogress_nb.server.backends.embedded import EmbeddedBackend
 from meshprogress_nb.server.fanout import FanOut, Subscription
+from support.clock import ManualClock
 
 
 class RecordingSink:
@@ -24,18 +24,19 @@ def payload(version: int, status: str = "processing", progress: float = 0.0) -> 
     return json.dumps({"mesh_id": 1, "version": version, "status": status, "progress": progress}).encode()
 
 
-async def make(tmp_path: Path, interval: float) -> tuple[EmbeddedBackend, FanOut]:
+async def make(tmp_path: Path, interval: float, clock: ManualClock | None = None) -> tuple[EmbeddedBackend, FanOut]:
     backend = EmbeddedBackend(str(tmp_path / "state.sqlite3"))
     await backend.start()
 
     async def load(stream: str) -> bytes | None:
         return None
 
-    return backend, FanOut(backend, interval, load)
+    return backend, FanOut(backend, interval, load, clock or ManualClock())
 
 
 async def test_updates_within_an_interval_coalesce_to_the_latest(tmp_path: Path) -> None:
-    backend, fanout = await make(tmp_path, interval=0.2)
+    clock = ManualClock()
+    backend, fanout = await make(tmp_path, interval=0.2, clock=clock)
     sink = RecordingSink()
     subscription = Subscription(sink, '{"channel":"MeshProgressChannel","mesh_id":1}')
     await fanout.add("mesh_progress:1", subscription)
@@ -44,7 +45,9 @@ async def test_updates_within_an_interval_coalesce_to_the_latest(tmp_path: Path)
     for version in range(3, 50):
         await backend.publish("mesh_progress:1", payload(version, progress=version))
     assert [f["message"]["version"] for f in sink.frames] == [2]
-    await asyncio.sleep(0.3)
+    await clock.advance(0.19)
+    assert [f["message"]["version"] for f in sink.frames] == [2], "nothing before the interval ends"
+    await clock.advance(0.01)
     assert [f["message"]["version"] for f in sink.frames] == [2, 49]
     await backend.publish("mesh_progress:1", payload(50, status="completed", progress=100))
     assert sink.frames[-1]["message"]["status"] == "completed", "a status change waits for no interval"

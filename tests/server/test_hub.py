@@ -2,42 +2,51 @@
 
 from __future__ import annotations
 
-import asyncio
-from pathlib import Path
-
 import pytest
 
+from meshprogress_nb.models import Status
 from meshprogress_nb.server.config import MeshProgress
 from meshprogress_nb.server.hub import Identity, ProgressHub
 from meshprogress_nb.server.tokens import CallbackTokens
-from support.clients import Api, Cable
-from support.server import HubServer
+from meshprogress_nb.state import Conflict, Report
+from support.clock import ManualClock
+from support.core import Core
+from support.waiting import wait_until
+
+ALICE = Identity("alice")
 
 
-async def test_a_silent_worker_is_failed_after_stall_timeout_and_retry_works(tmp_path: Path) -> None:
-    server = HubServer(
-        tmp_path, extra="c.MeshProgress.stall_timeout = 1.0\nc.MeshProgress.stall_check_interval = 0.2"
-    ).start()
-    api = Api(server.url, "alice-token")
-    cable = await Cable.connect(server.ws_url, "alice-token")
-    try:
-        mesh = await api.create_mesh()
-        await cable.next()
-        await cable.subscribe("MeshProgressChannel", mesh_id=mesh["id"])
-        await cable.next(), await cable.next()
-        await api.callback(mesh["callback"], mesh["job_id"], progress=10)
-        frames = await cable.messages_until(lambda m: m["status"] == "failed", timeout=10)
-        assert "No progress report for 1 s" in frames[-1]["message"]
-        late = await api.callback(mesh["callback"], mesh["job_id"], progress=20)
-        assert late.status_code == 409 and late.json()["status"] == "failed"
-        retried = (await api.http.post(f"meshprogress/api/v1/meshes/{mesh['id']}/retry")).json()
-        assert retried["status"] == "pending"
-        await asyncio.sleep(1.5)  # pending jobs are not "stalled": nothing has started them yet
-        assert (await api.http.get(f"meshprogress/api/v1/meshes/{mesh['id']}")).json()["status"] == "pending"
-    finally:
-        cable.close()
-        await api.close()
-        server.stop()
+async def test_a_silent_worker_is_failed_after_stall_timeout_and_retry_works(core: Core) -> None:
+    hub, clock = core.hub, core.clock
+    mesh = await hub.create_mesh(ALICE, "a.png", "", {}, dispatch=False)
+    assert await hub.report(hub.tokens.issue(mesh.id, mesh.job_id), mesh.job_id, Report(progress=10, seq=1))
+    await clock.advance(hub.config.stall_timeout - 1)
+    assert await hub.sweep_stalled() == []
+    assert (await hub.mesh_for(ALICE, mesh.id)).status is Status.PROCESSING
+    await clock.advance(2)
+    assert await hub.sweep_stalled() == [mesh.id]
+    failed = await hub.mesh_for(ALICE, mesh.id)
+    assert failed.status is Status.FAILED and "No progress report for 30 s" in failed.message
+    with pytest.raises(Conflict):
+        await hub.report(hub.tokens.issue(mesh.id, mesh.job_id), mesh.job_id, Report(progress=20, seq=2))
+    retried = await hub.retry(ALICE, mesh.id)
+    assert retried.status is Status.PENDING
+    await clock.advance(hub.config.stall_timeout * 10)
+    assert await hub.sweep_stalled() == [], "pending jobs are not stalled: nothing has started them yet"
+
+
+async def test_the_sweep_runs_every_check_interval_on_the_hubs_clock(core: Core) -> None:
+    hub, clock = core.hub, core.clock
+    mesh = await hub.create_mesh(ALICE, "a.png", "", {}, dispatch=False)
+    await hub.report(hub.tokens.issue(mesh.id, mesh.job_id), mesh.job_id, Report(progress=10, seq=1))
+    await clock.advance(hub.config.stall_timeout + 1)
+    await hub.start()
+
+    async def one_interval_later() -> Status:
+        await clock.advance(hub.config.stall_check_interval)
+        return (await hub.mesh_for(ALICE, mesh.id)).status
+
+    await wait_until(one_interval_later, lambda status: status is Status.FAILED)
 
 
 @pytest.mark.parametrize(
@@ -56,5 +65,12 @@ def test_who_may_read_and_control_a_job(who: Identity, may_read: bool, may_contr
     config = MeshProgress(
         read_users=["reader"], read_groups=["mesh-readers"], admin_users=["admin"], admin_groups=["mesh-admins"]
     )
-    hub = ProgressHub(config, backend=None, tokens=CallbackTokens("s", 60), callback_url="", api_path="/")  # type: ignore[arg-type]
+    hub = ProgressHub(
+        config,
+        backend=None,  # type: ignore[arg-type]  # authorization reads no state
+        tokens=CallbackTokens("s" * 32, 60),
+        api_path="/",
+        callback_url=str,
+        clock=ManualClock(),
+    )
     assert (hub.can_read(who, "alice"), hub.can_control(who, "alice")) == (may_read, may_control)

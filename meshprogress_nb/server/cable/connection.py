@@ -49,7 +49,7 @@ class CableHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):  # type: i
         identity = identity_of(self.current_user, self.identity_provider)
         if identity is None:
             self.write_frame(protocol.disconnect("unauthorized", reconnect=False))
-            self.close()
+            self.close(1000, "unauthorized")  # a normal close, as Rails does (a bare close reads as 1005)
             return
         self.identity = identity
         self.cable.connections.add(self)

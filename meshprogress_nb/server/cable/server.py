@@ -30,6 +30,8 @@ class Connection(Protocol):
 
     def write_frame(self, frame: bytes) -> None: ...
 
+    def close(self, code: int | None = None, reason: str | None = None) -> None: ...
+
     def flush_pending(self) -> bool:
         """Write frames held while the socket was backed up; True once none is left."""
         ...
@@ -57,6 +59,25 @@ class CableServer:
     def stop(self) -> None:
         self._pinger.stop()
         self._drainer.stop()
+
+    async def shutdown(self, grace: float) -> None:
+        """Tell every client to reconnect (to another server, or to this one restarted), then close normally.
+
+        Without this a stopping server drops its sockets and clients see an abnormal close (1006); with it the
+        official ActionCable client reconnects at once. Waits at most ``grace`` seconds for the closing
+        handshakes, so that a client that does not answer cannot hold the shutdown.
+        """
+        self.stop()
+        frame = protocol.disconnect("server_restart", reconnect=True)
+        for connection in tuple(self.connections):
+            connection.write_frame(frame)
+            connection.close(1000, "server restart")
+        deadline = time.monotonic() + grace
+        while self.connections and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        for connection in tuple(self.connections):
+            await self.closed(connection)
+        await asyncio.gather(*self._tasks, return_exceptions=True)
 
     def _ping(self) -> None:
         """Ping one slice of the connections (each is pinged once per ``ping_interval``).
