@@ -6,14 +6,17 @@ only declares the extension points.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .notebook.client import Jobs
 
 __version__ = "0.1.0"
 
 
-def connect(url: str | None = None, token: str | None = None):  # noqa: ANN201 - lazy import keeps startup light
+def connect(url: str | None = None, token: str | None = None) -> Jobs:
     """The hub of the running Jupyter server: ``jobs = connect(); jobs.submit("image.png")``."""
-    from .notebook.client import connect as _connect
+    from .notebook.client import connect as _connect  # here: importing the package stays light
 
     return _connect(url, token)
 

@@ -94,9 +94,9 @@ def estimate_remaining(state: RateState, progress: float, now: float, started_at
     average = None
     if started_at is not None and anchor > started_at:
         average = progress / (anchor - started_at)
-    if average is None and state.rate is None:
-        return None
     if average is None:
+        if state.rate is None:
+            return None
         rate = state.rate
     elif state.rate is None:
         rate = average

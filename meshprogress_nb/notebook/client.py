@@ -142,6 +142,10 @@ class _Handle:
                 raise TimeoutError(f"{self.kind[:-1]} {self.id} still {status} after {timeout} s")
             time.sleep(poll)
 
+    def widget(self) -> Any:
+        """The live widget for this job (each kind its own)."""
+        raise NotImplementedError
+
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         return self.widget()._repr_mimebundle_(**kwargs)
 

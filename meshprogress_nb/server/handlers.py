@@ -96,7 +96,7 @@ class MeshesHandler(JobsHandler):
         try:
             wanted = Status(status) if status else None
         except ValueError as exc:
-            raise InvalidInput(422, f"unknown status {status[:40]!r}", "status") from exc
+            raise InvalidInput(422, f"unknown status {str(status)[:40]!r}", "status") from exc
         batch_id = self.get_query_argument("batch_id", None)
         if batch_id is None:
             meshes = await self.hub.list_meshes(self.who, wanted)

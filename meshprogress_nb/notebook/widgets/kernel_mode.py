@@ -213,7 +213,7 @@ class Poller:
 
     def __contains__(self, widget: Any) -> bool:
         entry = self._due.get(id(widget))
-        return entry is not None and entry[0]() is widget and not widget.closed
+        return entry is not None and entry[0]() is widget and not getattr(widget, "closed", True)
 
     def _run(self) -> None:
         while True:

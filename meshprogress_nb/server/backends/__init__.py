@@ -6,12 +6,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from .base import Backend, BackendUnavailable, MeshSpec, Subscriber
+
+if TYPE_CHECKING:
+    from ..config import MeshProgress
 
 __all__ = ["Backend", "BackendUnavailable", "MeshSpec", "Subscriber", "make_backend"]
 
 
-def make_backend(config) -> Backend:  # noqa: ANN001 - a MeshProgress config, imported lazily
+def make_backend(config: MeshProgress) -> Backend:
     """The backend the configuration asks for: Redis when ``redis_url`` is set, else embedded."""
     if config.redis_url:
         from .redis import RedisBackend

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -100,7 +100,7 @@ class Backend(Protocol):
 
     async def unsubscribe(self, stream: str, subscriber: Subscriber) -> None: ...
 
-    def on_reconnect(self, callback: Callable[[], Awaitable[None]]) -> None:
+    def on_reconnect(self, callback: Callable[[], Coroutine[Any, Any, None]]) -> None:
         """Call ``callback`` after the subscriptions were lost and restored (messages may have been missed)."""
         ...
 

@@ -7,15 +7,19 @@ also makes each compare-and-set atomic: nothing else runs on the loop between th
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from ...models import Batch, Mesh, Status
 from ...state import BatchDelta
 from .base import MeshSpec, Subscriber, mesh_stream, new_batch, new_mesh
 from .codec import batch_dict, batch_from_dict, mesh_dict, mesh_from_dict
+
+log = logging.getLogger(__name__)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meshes (
@@ -160,7 +164,10 @@ class EmbeddedBackend:
 
     def _deliver(self, stream: str, message: bytes) -> None:
         for subscriber in tuple(self._subscribers.get(stream, ())):
-            subscriber(message)
+            try:  # one failing subscriber must not starve the others (as with Redis)
+                subscriber(message)
+            except Exception:
+                log.exception("meshprogress: subscriber of %s failed", stream)
 
     async def subscribe(self, stream: str, subscriber: Subscriber) -> None:
         self._subscribers.setdefault(stream, []).append(subscriber)
@@ -172,7 +179,7 @@ class EmbeddedBackend:
         if not subscribers:
             self._subscribers.pop(stream, None)
 
-    def on_reconnect(self, callback: Callable[[], Awaitable[None]]) -> None:
+    def on_reconnect(self, callback: Callable[[], Coroutine[Any, Any, None]]) -> None:
         """An in-process broker never loses its subscriptions."""
 
 

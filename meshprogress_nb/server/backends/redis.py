@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any, ParamSpec, TypeVar
 
 import orjson
@@ -58,7 +58,7 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 
-def _unavailable_on_error(method: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
+def _unavailable_on_error(method: Callable[P, Coroutine[Any, Any, T]]) -> Callable[P, Coroutine[Any, Any, T]]:
     """Turn Redis connection failures into :class:`BackendUnavailable` (answered 503, never a crash)."""
 
     @functools.wraps(method)
@@ -201,5 +201,5 @@ class RedisBackend:
     async def unsubscribe(self, stream: str, subscriber: Subscriber) -> None:
         await self.subscriptions.unsubscribe(stream, subscriber)
 
-    def on_reconnect(self, callback: Callable[[], Awaitable[None]]) -> None:
+    def on_reconnect(self, callback: Callable[[], Coroutine[Any, Any, None]]) -> None:
         self.subscriptions.reconnect_callbacks.append(callback)

@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
@@ -30,7 +31,7 @@ class RedisSubscriptions:
         self.url = url
         self.prefix = prefix
         self.confirm_timeout = confirm_timeout
-        self.reconnect_callbacks: list[Callable[[], Awaitable[None]]] = []
+        self.reconnect_callbacks: list[Callable[[], Coroutine[Any, Any, None]]] = []
         self._streams: dict[str, list[Subscriber]] = {}
         self._confirmations: dict[str, asyncio.Future[None]] = {}
         self._client = aioredis.Redis.from_url(url, socket_connect_timeout=2, health_check_interval=10)
@@ -38,6 +39,7 @@ class RedisSubscriptions:
         self._connected = asyncio.Event()
         self._reader: asyncio.Task[None] | None = None
         self._ever_connected = False
+        self._callbacks_running: set[asyncio.Task[None]] = set()  # kept: the loop holds tasks only weakly
 
     async def start(self) -> None:
         self._reader = asyncio.create_task(self._run(), name="meshprogress-redis-pubsub")
@@ -123,7 +125,9 @@ class RedisSubscriptions:
         if reconnecting:
             log.info("meshprogress: Redis PubSub restored (%d streams)", len(self._streams))
             for callback in self.reconnect_callbacks:
-                asyncio.create_task(callback())
+                task = asyncio.create_task(callback())
+                self._callbacks_running.add(task)
+                task.add_done_callback(self._callbacks_running.discard)
         self._ever_connected = True
 
     async def _read(self) -> None:
