@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, settings
 
 from support.clients import Api
 from support.node import CLIENT_DIR
+from support.requirements import missing
 from support.server import REDIS_URL, HubServer
 
 # A shared 2-core machine: bound fuzzing by example count, never by wall-clock deadlines.
@@ -31,7 +32,7 @@ def redis_available() -> bool:
 @pytest.fixture(scope="session")
 def redis_url() -> str:
     if not redis_available():
-        pytest.fail(f"Redis is required at {REDIS_URL} (start redis-server; see README)")
+        missing(f"Redis at {REDIS_URL} (start redis-server; see README)")
     return REDIS_URL
 
 
@@ -68,7 +69,24 @@ def tmp_root(tmp_path: Path) -> Path:
 def node_client() -> Path:
     """The @rails/actioncable client script, its npm dependencies installed."""
     if shutil.which("node") is None or shutil.which("npm") is None:
-        pytest.fail("Node.js and npm are required for the @rails/actioncable client test")
+        missing("Node.js and npm (the official @rails/actioncable client runs in Node)")
     if not (CLIENT_DIR / "node_modules" / "@rails" / "actioncable").exists():
         subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=CLIENT_DIR, check=True, timeout=300)
     return CLIENT_DIR / "client.mjs"
+
+
+TIERS = {"ui": ("browser", "slow"), "jupyterhub": ("jupyterhub", "slow"), "reliability": ("slow",), "bench": ("slow",)}
+"""Test folders whose every test belongs to a marked tier."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark tests by what they need: their folder's tier, and ``redis`` for each test run on Redis."""
+    tests_dir = Path(__file__).parent
+    for item in items:
+        parts = item.path.relative_to(tests_dir).parts
+        for mark in TIERS.get(parts[0], ()):
+            item.add_marker(mark)
+        callspec = getattr(item, "callspec", None)
+        on_redis = callspec is not None and "redis" in callspec.params.values()
+        if on_redis or "redis_url" in getattr(item, "fixturenames", ()):
+            item.add_marker("redis")

@@ -13,16 +13,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
-
 from .. import state
 from ..models import Batch, Mesh, Status, batch_payload, mesh_payload
 from ..state import Conflict, Report
 from .backends import Backend, MeshSpec
-from .backends.base import batch_stream
 from .clock import Clock
 from .config import MeshProgress
 from .last_known import RecentMeshes
+from .streams import encode, parse
 from .throttle import CallbackThrottle
 from .tokens import CallbackTokens, InvalidToken
 
@@ -45,15 +43,6 @@ class Identity:
 
     name: str
     groups: frozenset[str] = frozenset()
-
-
-def encode(payload: dict[str, Any]) -> bytes:
-    """The one JSON encoding of a payload, shared by the broker and the cable frames.
-
-    orjson, since every accepted callback encodes one; payloads hold only the model's own values (no user
-    ``params``), all of which orjson encodes as ``json`` would.
-    """
-    return orjson.dumps(payload)
 
 
 class ProgressHub:
@@ -285,12 +274,12 @@ class ProgressHub:
     # -- streams ---------------------------------------------------------------------------------------------
 
     async def stream_payload(self, stream: str) -> bytes | None:
-        """The current payload of ``mesh_progress:{id}`` or ``batch_progress:{id}``, encoded."""
-        kind, _, raw_id = stream.partition(":")
-        if kind == "mesh_progress":
-            mesh = await self.backend.get_mesh(int(raw_id))
+        """The current payload of a mesh's or a batch's stream, encoded."""
+        kind, job_id = parse(stream)
+        if kind == "mesh":
+            mesh = await self.backend.get_mesh(job_id)
             return encode(mesh_payload(mesh)) if mesh else None
-        batch = await self.backend.get_batch(int(raw_id))
+        batch = await self.backend.get_batch(job_id)
         return encode(batch_payload(batch)) if batch else None
 
     # -- internals -------------------------------------------------------------------------------------------
@@ -324,11 +313,11 @@ class ProgressHub:
                 current = None
                 continue
             delta = state.member_delta(current, updated) if updated.batch_id is not None else None
-            written, batch = await self.backend.save_mesh(current, updated, delta, encode(mesh_payload(updated)))
+            written, _ = await self.backend.save_mesh(
+                current, updated, delta, encode(mesh_payload(updated)), _encode_batch
+            )
             if written:
                 self.recent.remember(updated)
-                if batch is not None:
-                    await self.backend.publish(batch_stream(batch.id), encode(batch_payload(batch)))
                 return updated
             current = None
         raise RuntimeError(f"mesh {mesh_id}: too many concurrent writers")
@@ -339,6 +328,10 @@ class ProgressHub:
                 listener(event, mesh)
             except Exception:
                 log.exception("meshprogress: %s listener failed for mesh %d", event, mesh.id)
+
+
+def _encode_batch(batch: Batch) -> bytes:
+    return encode(batch_payload(batch))
 
 
 def _job_id() -> str:

@@ -21,6 +21,7 @@ from typing import Any
 
 import httpx
 
+from support.requirements import missing
 from support.server import free_port
 
 HERE = Path(__file__).resolve().parent
@@ -36,7 +37,7 @@ def proxy_command() -> str:
     binary = NODE_DIR / "node_modules" / ".bin" / "configurable-http-proxy"
     if not binary.exists():
         if shutil.which("npm") is None:
-            raise RuntimeError("npm is required to install configurable-http-proxy for the JupyterHub tests")
+            missing("Node.js and npm (configurable-http-proxy)")
         subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=NODE_DIR, check=True, timeout=300)
     return str(binary)
 

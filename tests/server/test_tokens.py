@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from meshprogress_nb import tokens as tokens_module
+from meshprogress_nb.server import tokens as tokens_module
 from meshprogress_nb.server.tokens import CallbackTokens, InvalidToken
 
 

@@ -19,6 +19,7 @@ from playwright.sync_api import Page, expect, sync_playwright
 
 from meshprogress_nb.demo import workspace
 from support.lab import CHROMIUM, CHROMIUM_ARGS, LabServer
+from support.requirements import missing
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 SLOW = 200_000  # smoothing iterations: a job that runs long enough to be cancelled
@@ -27,7 +28,7 @@ SLOW = 200_000  # smoothing iterations: a job that runs long enough to be cancel
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
     if not os.path.exists(CHROMIUM):
-        pytest.fail(f"{CHROMIUM} is required (apt-get install chromium)")
+        missing(f"{CHROMIUM} (apt-get install chromium)")
     root = workspace(tmp_path_factory.mktemp("lab"))
     server = LabServer(root).start()
     yield server

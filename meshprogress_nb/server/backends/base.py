@@ -58,6 +58,10 @@ def new_batch(batch_id: int, user: str, name: str, meshes: list[Mesh], now: floa
     )
 
 
+BatchEncoder = Callable[[Batch], bytes]
+"""Encodes a batch's payload; the backend publishes it after a member's write changed the batch."""
+
+
 class Backend(Protocol):
     """State and fan-out, shared by every server that uses the same backend."""
 
@@ -82,10 +86,11 @@ class Backend(Protocol):
     async def list_batches(self, user: str, limit: int) -> list[Batch]: ...
 
     async def save_mesh(
-        self, old: Mesh, new: Mesh, delta: BatchDelta | None, mesh_message: bytes
+        self, old: Mesh, new: Mesh, delta: BatchDelta | None, mesh_message: bytes, batch_message: BatchEncoder
     ) -> tuple[bool, Batch | None]:
         """Write ``new`` only if the stored version is still ``old.version``; apply ``delta`` to its batch and
-        publish ``mesh_message`` on the mesh's stream in the same atomic step. Returns (written, updated batch)."""
+        publish ``mesh_message`` on the mesh's stream in the same atomic step, then the updated batch,
+        encoded by ``batch_message``, on the batch's stream. Returns (written, updated batch)."""
         ...
 
     async def stalled(self, before: float, limit: int) -> list[int]:
@@ -103,11 +108,3 @@ class Backend(Protocol):
     def on_reconnect(self, callback: Callable[[], Coroutine[Any, Any, None]]) -> None:
         """Call ``callback`` after the subscriptions were lost and restored (messages may have been missed)."""
         ...
-
-
-def mesh_stream(mesh_id: int) -> str:
-    return f"mesh_progress:{mesh_id}"
-
-
-def batch_stream(batch_id: int) -> str:
-    return f"batch_progress:{batch_id}"

@@ -16,7 +16,8 @@ from typing import Any
 
 from ...models import Batch, Mesh, Status
 from ...state import BatchDelta
-from .base import MeshSpec, Subscriber, mesh_stream, new_batch, new_mesh
+from ..streams import batch_stream, mesh_stream
+from .base import BatchEncoder, MeshSpec, Subscriber, new_batch, new_mesh
 from .codec import batch_dict, batch_from_dict, mesh_dict, mesh_from_dict
 
 log = logging.getLogger(__name__)
@@ -123,7 +124,7 @@ class EmbeddedBackend:
         return [batch_from_dict(json.loads(data)) for (data,) in rows]
 
     async def save_mesh(
-        self, old: Mesh, new: Mesh, delta: BatchDelta | None, mesh_message: bytes
+        self, old: Mesh, new: Mesh, delta: BatchDelta | None, mesh_message: bytes, batch_message: BatchEncoder
     ) -> tuple[bool, Batch | None]:
         batch = None
         with _transaction(self.db):
@@ -136,6 +137,8 @@ class EmbeddedBackend:
             if new.batch_id is not None and delta is not None and not delta.empty:
                 batch = self._apply_delta(new.batch_id, delta, new.updated_at)
         self._deliver(mesh_stream(new.id), mesh_message)
+        if batch is not None:
+            self._deliver(batch_stream(batch.id), batch_message(batch))
         return True, batch
 
     def _apply_delta(self, batch_id: int, delta: BatchDelta, now: float) -> Batch | None:

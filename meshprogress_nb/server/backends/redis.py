@@ -20,8 +20,9 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from ...models import Batch, Mesh, Status
 from ...state import BatchDelta
+from ..streams import batch_stream, mesh_stream
 from .autopipeline import AutoPipeline
-from .base import BackendUnavailable, MeshSpec, Subscriber, mesh_stream, new_batch, new_mesh
+from .base import BackendUnavailable, BatchEncoder, MeshSpec, Subscriber, new_batch, new_mesh
 from .codec import COUNT_PREFIX, batch_fields, batch_from_fields, changed_fields, mesh_fields, mesh_from_fields
 from .redis_pubsub import RedisSubscriptions
 
@@ -141,13 +142,30 @@ class RedisBackend:
 
     @_unavailable_on_error
     async def list_meshes(self, user: str, status: Status | None, limit: int) -> list[Mesh]:
-        # Status filters scan a bounded window of the user's newest meshes.
-        window = limit if status is None else limit * 10
-        ids = await self.redis.zrevrange(self.key(f"user:{user}:meshes"), 0, window - 1)
-        meshes = await self.get_meshes([int(i) for i in ids])
-        if status is not None:
-            meshes = [m for m in meshes if m.status is status]
-        return meshes[:limit]
+        """The user's newest meshes, exactly as the embedded store's query gives them.
+
+        A status filter pages through the user's meshes newest first, reading only each one's status, until
+        ``limit`` match or none is left: exact however old the matches are, one round trip per page.
+        """
+        index = self.key(f"user:{user}:meshes")
+        if status is None:
+            return await self.get_meshes([int(i) for i in await self.redis.zrevrange(index, 0, limit - 1)])
+        page = max(2 * limit, 500)
+        wanted = json.dumps(status.value)  # as the codec stores the field
+        matching: list[int] = []
+        start = 0
+        while len(matching) < limit:
+            ids = await self.redis.zrevrange(index, start, start + page - 1)
+            if not ids:
+                break
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for mesh_id in ids:
+                    pipe.hget(self.key(f"mesh:{mesh_id}"), "status")
+                statuses = await pipe.execute()
+            matching += [int(i) for i, s in zip(ids, statuses, strict=True) if s == wanted]
+            start += page
+        meshes = await self.get_meshes(matching[:limit])
+        return [m for m in meshes if m.status is status]
 
     @_unavailable_on_error
     async def get_batch(self, batch_id: int) -> Batch | None:
@@ -162,7 +180,7 @@ class RedisBackend:
 
     @_unavailable_on_error
     async def save_mesh(
-        self, old: Mesh, new: Mesh, delta: BatchDelta | None, mesh_message: bytes
+        self, old: Mesh, new: Mesh, delta: BatchDelta | None, mesh_message: bytes, batch_message: BatchEncoder
     ) -> tuple[bool, Batch | None]:
         fields = changed_fields(old, new)  # the hash holds ``old`` whenever the version check passes
         keys = [self.key(f"mesh:{new.id}"), self.key("meshes:processing")]
@@ -184,7 +202,9 @@ class RedisBackend:
             return False, None
         if not result:
             return True, None
-        return True, batch_from_fields(dict(zip(result[::2], result[1::2], strict=True)))
+        batch = batch_from_fields(dict(zip(result[::2], result[1::2], strict=True)))
+        await self.redis.publish(self.key(batch_stream(batch.id)), batch_message(batch))
+        return True, batch
 
     @_unavailable_on_error
     async def stalled(self, before: float, limit: int) -> list[int]:

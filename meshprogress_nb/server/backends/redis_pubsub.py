@@ -57,17 +57,28 @@ class RedisSubscriptions:
         await self._client.aclose()
 
     async def subscribe(self, stream: str, subscriber: Subscriber) -> None:
-        subscribers = self._streams.get(stream)
-        if subscribers:
-            subscribers.append(subscriber)
-            confirmation = self._confirmations.get(stream)
-            if confirmation is not None:
-                await asyncio.shield(confirmation)
-            return
-        self._streams[stream] = [subscriber]
-        if not self._connected.is_set():
-            raise BackendUnavailable("Redis is not connected")
-        await self._send_subscribe(stream)
+        """Returns once Redis confirmed the stream's channel; on failure ``subscriber`` is not left registered."""
+        subscribers = self._streams.setdefault(stream, [])
+        subscribers.append(subscriber)
+        try:
+            if len(subscribers) > 1:
+                confirmation = self._confirmations.get(stream)
+                if confirmation is not None:
+                    await asyncio.shield(confirmation)
+                return
+            if not self._connected.is_set():
+                raise BackendUnavailable("Redis is not connected")
+            await self._send_subscribe(stream)
+        except BaseException:
+            self._forget(stream, subscriber)
+            raise
+
+    def _forget(self, stream: str, subscriber: Subscriber) -> None:
+        subscribers = self._streams.get(stream, [])
+        if subscriber in subscribers:
+            subscribers.remove(subscriber)
+        if not subscribers:
+            self._streams.pop(stream, None)
 
     async def _send_subscribe(self, stream: str) -> None:
         channel = self.prefix + stream

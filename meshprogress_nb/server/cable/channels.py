@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ...models import batch_payload, mesh_payload
-from ..backends.base import batch_stream, mesh_stream
 from ..hub import Identity, NotFound, ProgressHub
+from ..streams import batch_stream, mesh_stream
 
 
 class Rejected(Exception):
