@@ -138,11 +138,16 @@ def _counts(widget: Any) -> dict[str, int]:
 
 
 def batch_members(jobs: Any, batch_id: int, limit: int = MEMBER_LIMIT) -> list[dict[str, Any]]:
-    """A batch's failed and processing members, failed first, from the REST lists of the user's meshes."""
+    """A batch's failed and processing members, failed first, read as the browser reads them (``batch_id``).
+
+    The member list of a batch answers anyone who may read the batch, however large it is; the user's own
+    lists would miss members for readers and admins, and members past their newest jobs.
+    """
     rows: list[dict[str, Any]] = []
     for status in ("failed", "processing"):
-        for record in jobs.request("GET", f"meshes?status={status}").get("meshes", []):
-            if record.get("batch_id") == batch_id and record.get("status") == status:
+        query = f"meshes?batch_id={batch_id}&status={status}"
+        for record in jobs.request("GET", query).get("meshes", []):
+            if record.get("status") == status:
                 rows.append(
                     {
                         "mesh_id": record.get("mesh_id", record.get("id")),

@@ -14,6 +14,7 @@ from meshprogress_nb.notebook.client import Jobs
 from meshprogress_nb.notebook.widgets import BatchProgressWidget, ProgressWidget
 from meshprogress_nb.notebook.widgets.kernel_mode import MODE_ENV, poller, resolve_mode
 from support.clients import worker_report
+from support.server import HubServer
 
 XSS = '<img src=x onerror="window.__xss=1">'
 
@@ -133,7 +134,8 @@ def test_kernel_mode_batch_lists_failed_and_processing_members(jobs: Jobs) -> No
         worker_report(meshes[3], status="failed", message=XSS)
         worker_report(meshes[1], progress=30, message="meshing")
         worker_report(meshes[0], status="completed")
-        until(lambda: [m["status"] for m in w.meshes] == ["failed", "processing"])
+        # One poll reads the batch and then its members: wait until both reflect all three reports.
+        until(lambda: [m["status"] for m in w.meshes] == ["failed", "processing"] and w.completed == 1)
         assert [m["mesh_id"] for m in w.meshes] == [meshes[3]["id"], meshes[1]["id"]]
         assert w.counts_text() == "2/5 done · 1 failed"
         assert "2/5 done · 1 failed" in view.counts.value
@@ -143,6 +145,19 @@ def test_kernel_mode_batch_lists_failed_and_processing_members(jobs: Jobs) -> No
         view.cancel_button.click()
         assert w.status == "failed" and w.cancelled == 3
         assert shown(view.retry_button)
+    finally:
+        w.close()
+
+
+def test_kernel_mode_finds_members_as_the_browser_does_for_an_admin(jobs: Jobs, hub: HubServer) -> None:
+    """An admin's widget on alice's batch: the admin's own job lists hold none of its members."""
+    batch = jobs.submit_batch([f"{i}.png" for i in range(3)], name="three", dispatch=False)
+    meshes = batch.record["meshes"]
+    worker_report(meshes[2], status="failed", message="bad input")
+    admin = meshprogress_nb.connect(hub.url, "admin-token")
+    w = BatchProgressWidget(batch.id, mode="kernel", jobs=admin)
+    try:
+        until(lambda: [m["mesh_id"] for m in w.meshes] == [meshes[2]["id"]])
     finally:
         w.close()
 
