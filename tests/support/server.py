@@ -64,7 +64,7 @@ class HubServer:
         )
         return path
 
-    def start(self, timeout: float = 30.0) -> HubServer:
+    def start(self, timeout: float = 120.0) -> HubServer:  # generous: a busy CI machine starts slowly
         env = dict(os.environ)
         env.update(
             # This checkout first: the servers must run the code under test, whatever else is installed.
