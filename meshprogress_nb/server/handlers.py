@@ -18,8 +18,8 @@ from ..state import Conflict
 from .backends import BackendUnavailable
 from .callbacks import InvalidInput, parse_body, parse_callback
 from .dispatch import find_result
-from .hub import Forbidden, Identity, NotFound, ProgressHub
-from .identity import identity_of
+from .hub import Forbidden, NotFound, ProgressHub
+from .identity import Identity, identity_of
 from .openapi import openapi_document
 from .tokens import InvalidToken
 

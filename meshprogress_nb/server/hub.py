@@ -10,7 +10,6 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from .. import state
@@ -19,6 +18,7 @@ from ..state import Conflict, Report
 from .backends import Backend, MeshSpec
 from .clock import Clock
 from .config import MeshProgress
+from .identity import Identity
 from .last_known import RecentMeshes
 from .streams import encode, parse
 from .throttle import CallbackThrottle
@@ -35,14 +35,6 @@ class NotFound(Exception):
 
 class Forbidden(Exception):
     """The user may see the job but not change it."""
-
-
-@dataclass(frozen=True)
-class Identity:
-    """Who is asking: a Jupyter (or JupyterHub) user name and groups."""
-
-    name: str
-    groups: frozenset[str] = frozenset()
 
 
 class ProgressHub:

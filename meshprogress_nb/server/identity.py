@@ -1,13 +1,21 @@
-"""Who a Jupyter request speaks for, as the hub's :class:`~.hub.Identity`."""
+"""Who is asking: the hub's :class:`Identity`, and how a Jupyter request's user becomes one."""
 
 from __future__ import annotations
 
 import getpass
+from dataclasses import dataclass
 from typing import Any
 
 from jupyter_server.auth.identity import IdentityProvider, PasswordIdentityProvider
 
-from .hub import Identity
+
+@dataclass(frozen=True)
+class Identity:
+    """A Jupyter (or JupyterHub) user name and groups."""
+
+    name: str
+    groups: frozenset[str] = frozenset()
+
 
 SINGLE_USER_PROVIDERS = (IdentityProvider, PasswordIdentityProvider)
 

@@ -10,8 +10,7 @@ from jupyterhub.singleuser.extension import JupyterHubIdentityProvider, JupyterH
 
 from meshprogress_nb.server.app import callback_base_url
 from meshprogress_nb.server.config import MeshProgress
-from meshprogress_nb.server.hub import Identity
-from meshprogress_nb.server.identity import identity_of
+from meshprogress_nb.server.identity import Identity, identity_of
 
 HUB_ENV = ("JUPYTERHUB_PUBLIC_URL", "JUPYTERHUB_HOST", "JUPYTERHUB_SERVICE_PREFIX")
 OWN_URL = "http://127.0.0.1:40123/user/alice/"

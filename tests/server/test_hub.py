@@ -6,7 +6,8 @@ import pytest
 
 from meshprogress_nb.models import Status
 from meshprogress_nb.server.config import MeshProgress
-from meshprogress_nb.server.hub import Identity, ProgressHub
+from meshprogress_nb.server.hub import ProgressHub
+from meshprogress_nb.server.identity import Identity
 from meshprogress_nb.server.tokens import CallbackTokens
 from meshprogress_nb.state import Conflict, Report
 from support.clock import ManualClock

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ...models import batch_payload, mesh_payload
-from ..hub import Identity, NotFound, ProgressHub
+from ..hub import NotFound, ProgressHub
+from ..identity import Identity
 from ..streams import batch_stream, mesh_stream
 
 

@@ -12,8 +12,7 @@ from tornado.iostream import StreamClosedError
 from tornado.websocket import WebSocketHandler
 
 from ..fanout import Subscription
-from ..hub import Identity
-from ..identity import identity_of
+from ..identity import Identity, identity_of
 from . import protocol
 from .server import CableServer
 

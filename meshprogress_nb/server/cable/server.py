@@ -12,7 +12,8 @@ from tornado.ioloop import PeriodicCallback
 from ..backends import BackendUnavailable
 from ..config import MeshProgress
 from ..fanout import FanOut, Subscription, message_frame
-from ..hub import Identity, ProgressHub
+from ..hub import ProgressHub
+from ..identity import Identity
 from ..streams import encode
 from . import protocol
 from .channels import Channel, Rejected, channels

@@ -9,7 +9,7 @@ import pytest
 from meshprogress_nb.models import Status
 from meshprogress_nb.server.backends import BackendUnavailable
 from meshprogress_nb.server.backends.redis_pubsub import RedisSubscriptions
-from meshprogress_nb.server.hub import Identity
+from meshprogress_nb.server.identity import Identity
 from meshprogress_nb.server.streams import batch_stream, mesh_stream, parse
 from meshprogress_nb.state import Report
 from support.core import Core
