@@ -13,6 +13,7 @@ import redis
 from hypothesis import HealthCheck, settings
 
 from support.clients import Api
+from support.inprocess import InProcessHub
 from support.node import CLIENT_DIR
 from support.requirements import missing
 from support.server import REDIS_URL, HubServer
@@ -38,10 +39,10 @@ def redis_url() -> str:
 
 @pytest.fixture(scope="module", params=["embedded", "redis"])
 def hub(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubServer]:
-    """A running jupyter-server with the extension, on the embedded backend or on Redis."""
+    """A running jupyter-server with the extension, on the embedded backend or on Redis, in this process."""
     root = tmp_path_factory.mktemp(f"hub-{request.param}")
     url = request.getfixturevalue("redis_url") if request.param == "redis" else ""
-    server = HubServer(root, redis_url=url, redis_prefix=f"test-{uuid.uuid4().hex[:8]}:").start()
+    server = InProcessHub(root, redis_url=url, redis_prefix=f"test-{uuid.uuid4().hex[:8]}:").start()
     yield server
     server.stop()
 
