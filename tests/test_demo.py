@@ -18,6 +18,8 @@ from meshprogress_nb.__main__ import main
 from meshprogress_nb.demo import run_headless, workspace
 from support.server import free_port
 
+pytestmark = pytest.mark.slow  # the demo end to end
+
 
 def test_headless_demo_meshes_every_sample_and_lists_the_files(tmp_path: Path) -> None:
     out = io.StringIO()

@@ -7,7 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from support.server import HubServer
+
+pytestmark = pytest.mark.slow  # notebooks executed by nbval with real kernels
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from support.clients import Api, Cable
 from support.server import HubServer
+
+pytestmark = pytest.mark.slow  # servers stopped by SIGTERM and restarted
 
 
 async def test_on_sigterm_every_cable_client_is_told_to_reconnect_and_closed_normally(tmp_path: Path) -> None:

@@ -15,6 +15,9 @@ from meshprogress_nb.worker import CallbackAuthError, JobCancelled, ProgressRepo
 from support.clients import Api
 from support.server import HubServer
 
+pytestmark = pytest.mark.slow  # the SDK against a real server process
+
+
 API = "meshprogress/api/v1/"
 
 

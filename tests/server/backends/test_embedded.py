@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from support.clients import Api, Cable
 from support.server import HubServer
+
+pytestmark = pytest.mark.slow  # a server restarted on its SQLite file
 
 
 async def test_state_survives_a_sigkill_and_restart(tmp_path: Path) -> None:

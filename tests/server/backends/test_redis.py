@@ -13,6 +13,8 @@ import redis
 from support.clients import Api, Cable
 from support.server import HubServer
 
+pytestmark = pytest.mark.slow  # two servers on one Redis, SIGKILL and restart
+
 
 @pytest.fixture
 def two_servers(tmp_path: Path, redis_url: str) -> Iterator[tuple[HubServer, HubServer]]:

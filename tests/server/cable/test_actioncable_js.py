@@ -11,6 +11,8 @@ from support.clients import Api
 from support.node import start_consumer
 from support.server import HubServer
 
+pytestmark = pytest.mark.slow  # the official client in Node
+
 
 async def test_official_client_subscribes_receives_performs_and_is_rejected(
     hub: HubServer, alice: Api, bob: Api, node_client: Path

@@ -7,10 +7,13 @@ import json
 
 import httpx
 import psutil
+import pytest
 from tornado.websocket import websocket_connect
 
 from support.clients import CALLBACK, Api
 from support.server import HubServer
+
+pytestmark = pytest.mark.slow  # a flood of 6,000 frames at a stalled reader
 
 MESHES = 150
 BIG = "x" * 1900  # near the message limit, so frames fill the socket buffers quickly

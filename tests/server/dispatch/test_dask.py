@@ -15,6 +15,8 @@ from meshprogress_nb.demo import SAMPLES
 from support.clients import Api
 from support.server import HubServer, free_port
 
+pytestmark = pytest.mark.slow  # a Dask scheduler and workers
+
 API = "meshprogress/api/v1/"
 
 

@@ -17,6 +17,9 @@ from meshprogress_nb.demo import SAMPLES
 from support.clients import Api
 from support.server import HubServer
 
+pytestmark = pytest.mark.slow  # a server with a real process pool
+
+
 API = "meshprogress/api/v1/"
 SLOW = {"smooth_iterations": 20000}  # seconds of real work per job, so there is time to cancel or kill it
 
