@@ -102,6 +102,12 @@ class MeshProgress(Configurable):
         2000, help="Most cable subscriptions one user may hold across all their connections (more are rejected)."
     ).tag(config=True)
 
+    cable_commands_per_second = Float(
+        200.0,
+        help="Most cable commands (subscribe, unsubscribe, actions) one user's connections are served a second, in "
+        "bursts of a tenth of that; further ones wait their turn (their connection is not read meanwhile).",
+    ).tag(config=True)
+
     outbox_bytes = Integer(
         1024 * 1024,
         help="Most bytes of frames held for one cable connection whose socket is backed up (broadcasts, replies "

@@ -247,7 +247,7 @@ class CallbackHandler(ErrorsMixin, web.RequestHandler):
         self.reply(202, {"status": "accepted", "job_id": job_id, "applied": applied})
 
 
-class OpenAPIHandler(ErrorsMixin, APIHandler):
+class OpenAPIHandler(JobsHandler):
     @web.authenticated
     def get(self) -> None:
         self.reply(200, openapi_document())
@@ -336,6 +336,6 @@ def handlers(hub: ProgressHub, base: str) -> list[tuple[str, type, dict[str, Any
         (api + r"batches/([^/]+)", BatchHandler, args),
         (api + r"batches/([^/]+)/(cancel|retry)", BatchActionHandler, args),
         (api + "mesh_callbacks/progress", CallbackHandler, args),
-        (api + "openapi.json", OpenAPIHandler, {}),
+        (api + "openapi.json", OpenAPIHandler, args),
         (api + ".*", NotFoundHandler, args),
     ]

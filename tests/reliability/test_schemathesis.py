@@ -1,4 +1,4 @@
-"""schemathesis against openapi.json on a live server, every check and the stateful phase: the document tells the truth."""
+"""schemathesis against openapi.json on a live server, every check and the stateful phase: the document is true."""
 
 from __future__ import annotations
 

@@ -54,11 +54,14 @@ class CableHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):  # type: i
         # Authentication is checked in open(), so that the client can be told why (ActionCable's `disconnect`).
         await super().get(*args, **kwargs)
 
-    def open(self, *args: Any, **kwargs: Any) -> None:
+    async def open(self, *args: Any, **kwargs: Any) -> None:
         identity = identity_of(self.current_user, self.identity_provider)
         if identity is None:
             self.write_frame(protocol.disconnect("unauthorized", reconnect=False))
             self.close()
+            return
+        await self.cable.pace(identity.name)  # opening counts as a command: floods of connections wait their turn
+        if self.ws_connection is None or self.ws_connection.is_closing():
             return
         if not self.cable.limits.open(identity.name):
             log.warning("meshprogress cable: refused a connection of %s: too many connections", identity.name)

@@ -44,17 +44,24 @@ class UserLimits:
         _decrement(self.subscriptions, user)
 
 
+class OversizedIdentifier(Exception):
+    """An identifier over the size cap: the connection is closed rather than sent an echo of it."""
+
+
 def checked_identifier(identifier: str, max_bytes: int, id_params: dict[str, str]) -> dict[str, Any]:
     """The parameters of ``identifier`` if it is small, valid Unicode and canonical: a known channel and its id only.
 
-    ``id_params`` maps each channel's name to its id parameter. Raises ProtocolError naming what is wrong.
+    ``id_params`` maps each channel's name to its id parameter. Raises OversizedIdentifier over ``max_bytes`` (a
+    ``reject_subscription`` would echo it back), else ProtocolError naming what is wrong.
     """
+    if len(identifier) > max_bytes:  # a character is at least one byte: no need to encode a long one
+        raise OversizedIdentifier(f"identifier over {max_bytes} bytes")
     try:
         size = len(identifier.encode("utf-8"))
     except UnicodeEncodeError as exc:
         raise protocol.ProtocolError("identifier is not valid Unicode") from exc
     if size > max_bytes:
-        raise protocol.ProtocolError(f"identifier is over {max_bytes} bytes")
+        raise OversizedIdentifier(f"identifier over {max_bytes} bytes")
     params = protocol.parse_identifier(identifier)
     id_param = id_params.get(params["channel"])
     if id_param is None:

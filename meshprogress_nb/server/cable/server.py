@@ -17,8 +17,9 @@ from ..fanout import FanOut, Subscription, message_frame
 from ..hub import Identity, ProgressHub, encode
 from . import protocol
 from .channels import Channel, Rejected, channels
-from .limits import UserLimits, checked_identifier
+from .limits import OversizedIdentifier, UserLimits, checked_identifier
 from .outbox import PING
+from .pacing import CommandPacer
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,10 @@ class Connection(Protocol):
         """Write frames held while the socket was backed up; True once none is left."""
         ...
 
+    def shut(self, reason: str) -> None:
+        """Close the connection for breaking a limit, saying why."""
+        ...
+
 
 class CableServer:
     """Routes client commands to channels and keeps every connection pinged and drained."""
@@ -55,6 +60,7 @@ class CableServer:
         self.channels: dict[str, Channel] = channels(hub)
         self.id_params = {name: channel.id_param for name, channel in self.channels.items()}
         self.limits = UserLimits(config)
+        self.pacer = CommandPacer(config.cable_commands_per_second)
         self.connections: set[Connection] = set()
         self._warned: weakref.WeakSet[Any] = weakref.WeakSet()
         self.congested: set[Connection] = set()
@@ -89,7 +95,8 @@ class CableServer:
                 self.congested.discard(connection)
 
     async def handle(self, connection: Connection, raw: str | bytes) -> None:
-        """One client frame. Protocol errors are logged and ignored, as ActionCable does."""
+        """One client frame, in its user's turn. Protocol errors are logged and ignored, as ActionCable does."""
+        await self.pace(connection.identity.name)
         try:
             command = protocol.parse_command(raw)
         except protocol.ProtocolError as exc:
@@ -102,6 +109,12 @@ class CableServer:
         else:
             await self._perform(connection, command.identifier, command.data or "")
 
+    async def pace(self, user: str) -> None:
+        """Wait for ``user``'s turn (``cable_commands_per_second``)."""
+        delay = self.pacer.delay(user, time.monotonic())
+        if delay > 0:
+            await asyncio.sleep(delay)
+
     async def _subscribe(self, connection: Connection, identifier: str) -> None:
         if identifier in connection.subscriptions:
             return  # already confirmed; clients may resend while waiting for the confirmation
@@ -111,6 +124,9 @@ class CableServer:
             return
         try:
             params = checked_identifier(identifier, self.config.max_identifier_bytes, self.id_params)
+        except OversizedIdentifier as exc:
+            connection.shut(str(exc))
+            return
         except protocol.ProtocolError as exc:
             self._reject(connection, identifier, str(exc))
             return
@@ -190,6 +206,8 @@ class CableServer:
         self.congested.discard(connection)
         user = connection.identity.name
         self.limits.close(user)
+        if not self.limits.connections[user]:
+            self.pacer.forget(user)
         subscriptions = list(connection.subscriptions.values())
         connection.subscriptions.clear()
         for stream, subscription in subscriptions:
