@@ -100,9 +100,20 @@ class Hub(System):
         mode = "redis" if redis_url else "embedded"
         super().__init__(name=f"hub-{mode}", ws_url="")
         root.mkdir(parents=True, exist_ok=True)
-        # No dispatcher: the bench's jobs are run by the load generator's POSTs, not by a local process pool.
+        # No dispatcher: the bench's jobs are run by the load generator's POSTs, not by a local process pool. Its
+        # thousands of subscribers are all alice: the per-user cable limits are lifted for her.
         self.server = HubServer(
-            root, redis_url=redis_url, redis_prefix=prefix, extra="c.MeshProgress.dispatcher = 'none'"
+            root,
+            redis_url=redis_url,
+            redis_prefix=prefix,
+            extra="\n".join(
+                [
+                    "c.MeshProgress.dispatcher = 'none'",
+                    "c.MeshProgress.max_connections_per_user = 1_000_000",
+                    "c.MeshProgress.max_subscriptions_per_user = 1_000_000",
+                    "c.MeshProgress.cable_commands_per_second = 1e9",
+                ]
+            ),
         )
         self.api = self.server.url + "meshprogress/api/v1/"
         self.ws_url = self.server.ws_url + "?token=alice-token"

@@ -13,19 +13,12 @@ from urllib.parse import parse_qsl
 
 from ..models import Status
 from ..state import WORKER_STATUSES, Report
+from . import validation
+from .validation import InvalidInput
 
 MAX_MESSAGE = 2000
 MAX_URL = 2048
 MAX_JOB_ID = 128
-
-
-class InvalidInput(Exception):
-    """A request the hub refuses: ``status`` is the HTTP code, ``field`` the offending field if any."""
-
-    def __init__(self, status: int, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.field = field
 
 
 def parse_body(body: bytes, content_type: str) -> dict[str, Any]:
@@ -53,6 +46,7 @@ def parse_callback(data: dict[str, Any], *, from_form: bool = False) -> tuple[st
     job_id = data.get("job_id")
     if not isinstance(job_id, str) or not job_id or len(job_id) > MAX_JOB_ID:
         raise InvalidInput(422, "job_id must be a non-empty string", "job_id")
+    validation.text(job_id, "job_id")
     return job_id, Report(
         progress=_progress(data.get("progress"), from_form),
         message=_text(data.get("message"), "message", MAX_MESSAGE),
@@ -84,7 +78,7 @@ def _text(value: Any, field: str, limit: int) -> str | None:
         raise InvalidInput(422, f"{field} must be a string", field)
     if len(value) > limit:
         raise InvalidInput(422, f"{field} must be at most {limit} characters", field)
-    return value
+    return validation.text(value, field)
 
 
 def _status(value: Any) -> Status | None:
@@ -114,7 +108,4 @@ def _url(value: Any) -> str | None:
     url = _text(value, "result_url", MAX_URL)
     if url is None or url == "":
         return None
-    local = url.startswith("/") and not url.startswith("//")
-    if not (local or url.startswith("https://") or url.startswith("http://")):
-        raise InvalidInput(422, "result_url must be an absolute path or an http(s) URL", "result_url")
-    return url
+    return validation.result_url(url)

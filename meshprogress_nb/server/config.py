@@ -88,6 +88,40 @@ class MeshProgress(Configurable):
 
     max_frame_bytes = Integer(64 * 1024, help="Largest WebSocket frame a client may send.").tag(config=True)
 
+    max_identifier_bytes = Integer(
+        1024,
+        help="Largest cable subscription identifier, in UTF-8 bytes: every frame of the subscription echoes it "
+        "(longer ones are rejected).",
+    ).tag(config=True)
+
+    max_connections_per_user = Integer(
+        32, help="Most cable connections one user may hold open at once (further ones are closed with a reason)."
+    ).tag(config=True)
+
+    max_subscriptions_per_user = Integer(
+        2000, help="Most cable subscriptions one user may hold across all their connections (more are rejected)."
+    ).tag(config=True)
+
+    cable_commands_per_second = Float(
+        200.0,
+        help="Most cable commands (subscribe, unsubscribe, actions) one user's connections are served a second, in "
+        "bursts of a tenth of that; further ones wait their turn (their connection is not read meanwhile).",
+    ).tag(config=True)
+
+    outbox_bytes = Integer(
+        1024 * 1024,
+        help="Most bytes of frames held for one cable connection whose socket is backed up (broadcasts, replies "
+        "and pings alike; a stream's newer frame replaces its older one). A connection over it is closed.",
+    ).tag(config=True)
+
+    outbox_timeout = Float(
+        30.0, help="Seconds a cable connection may leave frames unread before it is closed as not draining."
+    ).tag(config=True)
+
+    body_timeout = Float(
+        10.0, help="Seconds a worker callback's body may take to arrive once its headers are in (slower: dropped)."
+    ).tag(config=True)
+
     dispatcher = Enum(
         ["local", "dask", "none"],
         default_value="local",
@@ -117,9 +151,7 @@ class MeshProgress(Configurable):
 
     @validate("secret")
     def _check_secret(self, proposal: dict) -> str:
-        if len(proposal["value"]) < 16:
-            raise TraitError("MeshProgress.secret must be at least 16 characters")
-        return proposal["value"]
+        return _strong_secret(proposal["value"], "MeshProgress.secret")
 
     @default("redis_url")
     def _redis_url_default(self) -> str:
@@ -131,10 +163,22 @@ class MeshProgress(Configurable):
 
     @default("secret")
     def _secret_default(self) -> str:
+        # Defaults skip @validate: each source is checked here, so a weak key is refused wherever it comes from.
         from_env = os.environ.get("MESHPROGRESS_SECRET")
         if from_env:
-            return from_env
-        return _runtime_secret(Path(jupyter_runtime_dir()) / "meshprogress_secret")
+            return _strong_secret(from_env, "$MESHPROGRESS_SECRET")
+        path = Path(jupyter_runtime_dir()) / "meshprogress_secret"
+        return _strong_secret(_runtime_secret(path), str(path))
+
+
+MIN_SECRET_BYTES = 32
+
+
+def _strong_secret(value: str, source: str) -> str:
+    """``value`` if it is long enough that tokens signed with it cannot be forged by guessing it offline."""
+    if len(value.encode("utf-8", "surrogatepass")) < MIN_SECRET_BYTES:
+        raise TraitError(f"{source} must be at least {MIN_SECRET_BYTES} bytes")
+    return value
 
 
 def _runtime_secret(path: Path) -> str:

@@ -22,6 +22,7 @@ from .hub import Forbidden, NotFound, ProgressHub
 from .identity import Identity, identity_of
 from .openapi import openapi_document
 from .tokens import InvalidToken
+from .validation import json_value, text
 
 MAX_SOURCE = 4096
 MAX_NAME = 200
@@ -53,6 +54,8 @@ class ErrorsMixin:
             body = {"error": exc.log_message or self._reason}  # type: ignore[attr-defined]
         else:
             body = {"error": self._reason}  # type: ignore[attr-defined]
+        if status_code == 405:
+            self.set_header("Allow", _allowed_methods(self))  # type: ignore[attr-defined]
         self.set_status(status_code)  # type: ignore[attr-defined]
         self.set_header("Content-Type", "application/json")  # type: ignore[attr-defined]
         self.finish(json.dumps(body))  # type: ignore[attr-defined]
@@ -85,8 +88,23 @@ class JobsHandler(ErrorsMixin, APIHandler):
     def who(self) -> Identity:
         identity = identity_of(self.current_user, self.identity_provider)
         if identity is None:
-            raise web.HTTPError(403, "Not authenticated")
+            raise _unauthenticated()
         return identity
+
+    def check_xsrf_cookie(self) -> None:
+        """A request with no credentials at all is told 401 (log in), not 403 for its missing XSRF token."""
+        if hasattr(self, "_jupyter_current_user") and self.current_user is None:
+            raise _unauthenticated()
+        super().check_xsrf_cookie()
+
+    def get_login_url(self) -> str:
+        """``@web.authenticated`` asks this of anonymous requests: an API answers 401 instead of redirecting."""
+        raise _unauthenticated()
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        if status_code == 401:
+            self.set_header("WWW-Authenticate", "token")
+        super().write_error(status_code, **kwargs)
 
 
 class MeshesHandler(JobsHandler):
@@ -140,8 +158,8 @@ class MeshResultHandler(JobsHandler):
     async def get(self, mesh_id: str) -> None:
         mesh = await self.hub.mesh_for(self.who, _id(mesh_id, "Mesh"))
         path = find_result(Path(self.hub.config.results_dir), mesh)
-        if path is None:
-            raise NotFound(f"Mesh {mesh_id} has no result file")
+        if path is None:  # the job exists, so not 404: its file is not written (yet), or was not written here
+            raise InvalidInput(409, f"Mesh {mesh_id} has no result file ({mesh.status.value})")
         filename = f"{Path(mesh.name).stem or 'mesh'}-{mesh.id}{path.suffix}"
         self.set_header("Content-Type", "application/octet-stream")
         self.set_header("Content-Disposition", f'attachment; filename="{_header_safe(filename)}"')
@@ -193,6 +211,7 @@ class BatchActionHandler(JobsHandler):
         self.reply(200, batch_record(batch))
 
 
+@web.stream_request_body
 class CallbackHandler(ErrorsMixin, web.RequestHandler):
     """Workers' progress reports. The token is the only credential: no Jupyter auth, cookies or XSRF."""
 
@@ -206,7 +225,21 @@ class CallbackHandler(ErrorsMixin, web.RequestHandler):
     def check_xsrf_cookie(self) -> None:
         """Token-authenticated, so cross-site forgery has nothing to borrow: cookies carry no authority here."""
 
+    def prepare(self) -> None:
+        """Refuse an over-long body before reading it, and drop one that stalls (this route needs no login)."""
+        self._chunks: list[bytes] = []
+        limit = self.hub.config.max_body_bytes
+        length = self.request.headers.get("Content-Length", "0")
+        if not length.isdigit() or int(length) > limit:
+            raise InvalidInput(413, "Request body too large")
+        self.request.connection.set_max_body_size(limit)  # a chunked body is cut off at the limit too
+        self.request.connection.set_body_timeout(self.hub.config.body_timeout)
+
+    def data_received(self, chunk: bytes) -> None:
+        self._chunks.append(chunk)
+
     async def post(self) -> None:
+        self.request.body = b"".join(self._chunks)
         content_type = self.request.headers.get("Content-Type", "application/json")
         data = self.body_dict()
         job_id, report = parse_callback(data, from_form=content_type.startswith("application/x-www-form-urlencoded"))
@@ -214,7 +247,7 @@ class CallbackHandler(ErrorsMixin, web.RequestHandler):
         self.reply(202, {"status": "accepted", "job_id": job_id, "applied": applied})
 
 
-class OpenAPIHandler(ErrorsMixin, APIHandler):
+class OpenAPIHandler(JobsHandler):
     @web.authenticated
     def get(self) -> None:
         self.reply(200, openapi_document())
@@ -243,7 +276,7 @@ def _id(value: str, kind: str) -> int:
 def _source(value: Any, field: str) -> str:
     if not isinstance(value, str) or not value.strip() or len(value) > MAX_SOURCE:
         raise InvalidInput(422, f"{field} must be a non-empty path or URL of at most {MAX_SOURCE} characters", field)
-    return value
+    return text(value, field)
 
 
 def _optional_text(value: Any, field: str, limit: int) -> str:
@@ -251,13 +284,16 @@ def _optional_text(value: Any, field: str, limit: int) -> str:
         return ""
     if not isinstance(value, str) or len(value) > limit:
         raise InvalidInput(422, f"{field} must be a string of at most {limit} characters", field)
-    return value
+    return text(value, field)
 
 
 def _params(value: Any) -> dict[str, Any]:
     if value is None:
         return {}
-    if not isinstance(value, dict) or len(json.dumps(value)) > MAX_PARAMS:
+    if not isinstance(value, dict):
+        raise InvalidInput(422, f"params must be an object of at most {MAX_PARAMS} bytes of JSON", "params")
+    json_value(value, "params")
+    if len(json.dumps(value)) > MAX_PARAMS:
         raise InvalidInput(422, f"params must be an object of at most {MAX_PARAMS} bytes of JSON", "params")
     return value
 
@@ -268,6 +304,19 @@ def _dispatch_flag(value: Any) -> bool:
     if not isinstance(value, bool):
         raise InvalidInput(422, "dispatch must be true or false", "dispatch")
     return value
+
+
+def _unauthenticated() -> web.HTTPError:
+    return web.HTTPError(401, "Not authenticated")
+
+
+def _allowed_methods(handler: web.RequestHandler) -> str:
+    """The methods ``handler`` implements, for the ``Allow`` header a 405 must carry (RFC 9110)."""
+    return ", ".join(
+        method
+        for method in handler.SUPPORTED_METHODS
+        if getattr(type(handler), method.lower(), None) is not getattr(web.RequestHandler, method.lower(), None)
+    )
 
 
 def _header_safe(name: str) -> str:
@@ -287,6 +336,6 @@ def handlers(hub: ProgressHub, base: str) -> list[tuple[str, type, dict[str, Any
         (api + r"batches/([^/]+)", BatchHandler, args),
         (api + r"batches/([^/]+)/(cancel|retry)", BatchActionHandler, args),
         (api + "mesh_callbacks/progress", CallbackHandler, args),
-        (api + "openapi.json", OpenAPIHandler, {}),
+        (api + "openapi.json", OpenAPIHandler, args),
         (api + ".*", NotFoundHandler, args),
     ]

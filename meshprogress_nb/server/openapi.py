@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import __version__
+from ..links import RESULT_URL_PATTERN
 
 STATUSES = ["pending", "processing", "completed", "failed", "cancelled"]
 
@@ -89,19 +90,19 @@ SCHEMAS: dict[str, Any] = {
         "required": ["source"],
         "properties": {
             "source": {"type": "string", "minLength": 1, "maxLength": 4096},
-            "name": {"type": "string", "maxLength": 200},
-            "params": {"type": "object"},
-            "dispatch": {"type": "boolean", "default": True},
+            "name": {"type": "string", "maxLength": 200, "nullable": True},
+            "params": {"type": "object", "nullable": True, "description": "finite numbers only"},
+            "dispatch": {"type": "boolean", "default": True, "nullable": True},
         },
     },
     "NewBatch": {
         "type": "object",
         "required": ["sources"],
         "properties": {
-            "sources": {"type": "array", "minItems": 1, "items": {"type": "string", "minLength": 1}},
-            "name": {"type": "string", "maxLength": 200},
-            "params": {"type": "object"},
-            "dispatch": {"type": "boolean", "default": True},
+            "sources": {"type": "array", "minItems": 1, "items": {"type": "string", "minLength": 1, "maxLength": 4096}},
+            "name": {"type": "string", "maxLength": 200, "nullable": True},
+            "params": {"type": "object", "nullable": True, "description": "finite numbers only"},
+            "dispatch": {"type": "boolean", "default": True, "nullable": True},
         },
     },
     "ProgressReport": {
@@ -113,7 +114,12 @@ SCHEMAS: dict[str, Any] = {
             "message": {"type": "string", "maxLength": 2000},
             "status": {"type": "string", "enum": ["processing", "completed", "failed"]},
             "seq": {"type": "integer", "minimum": 0},
-            "result_url": {"type": "string", "maxLength": 2048},
+            "result_url": {
+                "type": "string",
+                "maxLength": 2048,
+                "pattern": f"^$|{RESULT_URL_PATTERN}",
+                "description": "a same-origin absolute path (not // or /\\) or an http(s) URL; empty: none",
+            },
         },
     },
     "Accepted": {
@@ -127,7 +133,11 @@ SCHEMAS: dict[str, Any] = {
     },
 }
 
-AUTH_ERRORS = {"403": _error("Not authenticated"), "503": _error("Store unavailable; retry after Retry-After")}
+AUTH_ERRORS = {
+    "401": _error("Not authenticated (no or unknown credentials)"),
+    "403": _error("Not allowed (e.g. a cookie-authenticated request without its XSRF token)"),
+    "503": _error("Store unavailable; retry after Retry-After"),
+}
 
 
 def openapi_document() -> dict[str, Any]:
@@ -211,7 +221,8 @@ def openapi_document() -> dict[str, Any]:
                             "description": "The mesh (PLY, STL or OBJ)",
                             "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
                         },
-                        "404": _error("Not found, or no result file"),
+                        "404": _error("Not found"),
+                        "409": _error("The job has no result file (yet)"),
                         **AUTH_ERRORS,
                     },
                 }

@@ -10,7 +10,9 @@ Faults: connection errors, timeouts, 408, 429 and 5xx are retried with exponenti
 429's ``Retry-After`` is honoured), for at most ``max_retry_seconds`` per report; while the hub is unreachable the
 work goes on and a warning is logged. A 401 (wrong, expired or superseded token) stops all reporting and surfaces as
 :class:`CallbackAuthError` at the next ``update()``; a 409 (the attempt was cancelled, or ended otherwise) surfaces
-as :class:`JobCancelled` at the next ``update()``, stage update or ``track`` step.
+as :class:`JobCancelled` at the next ``update()``, stage update or ``track`` step. A completion the hub refuses (422,
+e.g. a ``result_url`` it will not link to) is reported as a failure with the hub's reason, so the job never stays
+processing.
 
 Stage weights: ``reporter.plan({"load": 1, "mesh": 5})`` declares the stages up front; weights are relative (they
 are normalized to 100 %) and the stages are laid end to end in the declared order, whatever order they run in.
@@ -37,6 +39,8 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from types import TracebackType
 from typing import Any, Generic, TypeVar
+
+from ..links import is_result_link
 
 log = logging.getLogger("meshprogress.worker")
 T = TypeVar("T")
@@ -181,7 +185,16 @@ class ProgressReporter:
         return Tracked(self, iterable, total, desc, start, share)
 
     def complete(self, result_url: str | None = None, message: str | None = None) -> None:
-        """Report the job ``completed`` (progress 100), with the URL where its result can be fetched."""
+        """Report the job ``completed`` (progress 100), with the URL where its result can be fetched.
+
+        Raises ValueError at once for a ``result_url`` the widgets would not show as a link (the hub refuses it
+        with a 422): inside ``with reporter:`` the job is then reported failed with that reason.
+        """
+        if result_url and not is_result_link(result_url):
+            raise ValueError(
+                f"result_url {result_url[:80]!r} is neither a same-origin absolute path (not // or /\\) nor an "
+                "http(s) URL without backslashes or control characters"
+            )
         self._end("completed", message or "Completed", result_url)
 
     def fail(self, message: str) -> None:
@@ -328,6 +341,15 @@ class ProgressReporter:
                     self.job_id,
                 )
                 return _STOPPED, body["status"]
+            if code == 422 and body["status"] == "completed":
+                # A refused completion would leave the job processing until the stall sweep blames silence.
+                log.error("meshprogress: the hub refused job %s's completion: %s", self.job_id, answer.get("error"))
+                with self._cond:
+                    refused = f"The hub refused the completion: {answer.get('error', 'HTTP 422')}"
+                    self._state.update(status="failed", message=refused[:MAX_MESSAGE])
+                    self._state.pop("result_url", None)
+                    body = self._take()
+                continue
             if code not in RETRYABLE and code < 500:
                 if code not in self._reported_errors:  # once per kind: a wrong URL would otherwise log every report
                     self._reported_errors.add(code)

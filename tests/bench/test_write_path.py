@@ -35,7 +35,7 @@ class FakeConnection:
     def __init__(self) -> None:
         self.frames: list[bytes] = []
 
-    def write_frame(self, frame: bytes) -> None:
+    def send_frame(self, key: object, frame: bytes) -> None:
         self.frames.append(frame)
 
 

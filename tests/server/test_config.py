@@ -19,9 +19,9 @@ from meshprogress_nb.server.config import MeshProgress
 
 def test_environment_gives_redis_url_and_secret(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MESHPROGRESS_REDIS_URL", "redis://example:6379/2")
-    monkeypatch.setenv("MESHPROGRESS_SECRET", "from-the-environment-0123")
+    monkeypatch.setenv("MESHPROGRESS_SECRET", "from-the-environment-0123456789abcdef")
     config = MeshProgress()
-    assert config.redis_url == "redis://example:6379/2" and config.secret == "from-the-environment-0123"
+    assert config.redis_url == "redis://example:6379/2" and config.secret == "from-the-environment-0123456789abcdef"
 
 
 def test_config_object_sets_traits() -> None:

@@ -51,9 +51,10 @@ async def test_unauthenticated_requests_are_refused(hub: HubServer) -> None:
     anonymous = Api(hub.url, None)
     try:
         response = await anonymous.http.get(f"{API}meshes")
-        assert response.status_code == 403 and "error" in response.json()
+        assert response.status_code == 401 and "error" in response.json()
+        assert response.headers["WWW-Authenticate"] == "token"
         response = await anonymous.http.post(f"{API}meshes", json={"source": "x"})
-        assert response.status_code == 403
+        assert response.status_code == 401
     finally:
         await anonymous.close()
 
@@ -151,12 +152,17 @@ async def test_callback_bad_input_changes_nothing(hub: HubServer, alice: Api) ->
             (b'{"job_id": "%s", "status": "done"}' % mesh["job_id"].encode(), "application/json", 422),
             (b"\xff\xfe\x00", "application/json", 400),
             (b"[" * 30_000, "application/json", 400),
-            (b"x" * (10 * 1024 * 1024), "application/json", 413),
         ]
         for body, content_type, status in bodies:
             response = await worker.post(CALLBACK, content=body, headers={"Content-Type": content_type})
             assert response.status_code == status, (body[:40], response.text)
             assert "error" in response.json()
+        # Refused before it is read: a 413 and the connection closed, which a client still sending sees as a reset.
+        try:
+            response = await worker.post(CALLBACK, content=b"x" * (10 * 1024 * 1024))
+            assert response.status_code == 413 and "error" in response.json()
+        except (httpx.ReadError, httpx.WriteError):
+            pass
         form = await worker.post(CALLBACK, data={"job_id": mesh["job_id"], "progress": "12.5", "seq": "1"})
         assert form.status_code == 202
     current = (await alice.http.get(f"{API}meshes/{mesh['id']}")).json()

@@ -56,7 +56,7 @@ class HubServer:
                     f"c.MeshProgress.redis_url = {self.redis_url!r}",
                     f"c.MeshProgress.redis_prefix = {self.redis_prefix!r}",
                     f"c.MeshProgress.database_path = {str(self.root / 'state.sqlite3')!r}",
-                    "c.MeshProgress.secret = 'test-secret-shared-by-servers'",
+                    "c.MeshProgress.secret = 'test-secret-shared-by-servers-0123456789'",
                     "c.MeshProgress.admin_users = ['admin']",
                     self.extra,
                 ]
@@ -102,6 +102,7 @@ class HubServer:
                     return self
             except OSError:
                 time.sleep(0.1)
+        self.kill()  # not left running behind the failed test
         raise TimeoutError(f"jupyter server did not start:\n{self.log_path.read_text()[-4000:]}")
 
     def stop(self) -> None:

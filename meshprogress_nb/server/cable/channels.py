@@ -37,6 +37,10 @@ class Channel:
     def __init__(self, hub: ProgressHub) -> None:
         self.hub = hub
 
+    def stream_for(self, params: dict[str, Any]) -> str:
+        """The stream the parameters name, before any read (raises Rejected for an invalid id)."""
+        return self._stream(_object_id(params.get(self.id_param)))
+
     async def current(self, who: Identity, params: dict[str, Any]) -> Resolved:
         object_id = _object_id(params.get(self.id_param))
         try:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import struct
+import time
+from collections.abc import Hashable
 from typing import Any
 
 from jupyter_server.auth.decorator import allow_unauthenticated
@@ -14,7 +17,13 @@ from tornado.websocket import WebSocketHandler
 from ..fanout import Subscription
 from ..identity import Identity, identity_of
 from . import protocol
+from .outbox import Outbox
 from .server import CableServer
+
+log = logging.getLogger(__name__)
+
+POLICY_VIOLATION = 1008
+"""The WebSocket close code of a connection closed for breaking a limit (RFC 6455 7.4.1)."""
 
 
 class CableHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):  # type: ignore[misc]
@@ -26,7 +35,7 @@ class CableHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):  # type: i
     def initialize(self, cable: CableServer) -> None:
         self.cable = cable
         self.subscriptions = {}
-        self._pending: dict[str, bytes] = {}
+        self.outbox = Outbox()
 
     @property
     def max_message_size(self) -> int:
@@ -44,11 +53,19 @@ class CableHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):  # type: i
         # Authentication is checked in open(), so that the client can be told why (ActionCable's `disconnect`).
         await super().get(*args, **kwargs)
 
-    def open(self, *args: Any, **kwargs: Any) -> None:
+    async def open(self, *args: Any, **kwargs: Any) -> None:
         identity = identity_of(self.current_user, self.identity_provider)
         if identity is None:
             self.write_frame(protocol.disconnect("unauthorized", reconnect=False))
             self.close(1000, "unauthorized")  # a normal close, as Rails does (a bare close reads as 1005)
+            return
+        await self.cable.pace(identity.name)  # opening counts as a command: floods of connections wait their turn
+        if self.ws_connection is None or self.ws_connection.is_closing():
+            return
+        if not self.cable.limits.open(identity.name):
+            log.warning("meshprogress cable: refused a connection of %s: too many connections", identity.name)
+            self.write_frame(protocol.disconnect("too_many_connections", reconnect=False))
+            self.close(POLICY_VIOLATION, "too many connections for this user")
             return
         self.identity = identity
         self.cable.connections.add(self)
@@ -64,56 +81,77 @@ class CableHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):  # type: i
             self.cable.forget(self)
 
     def write_frame(self, frame: bytes) -> None:
-        """Send one text frame, straight to the socket when nothing is queued before it.
+        """Send a frame that no later frame replaces (welcome, confirmations, disconnect)."""
+        self.send_frame(object(), frame)
 
-        A broadcast writes the same frame to thousands of connections: tornado's ``write_message`` would build
-        the WebSocket header, a Future and a Task for each. Here the header is built once per frame
-        (:func:`wire_frame`) and an idle socket takes it in one ``send``; only the rest of a partial write goes
-        through the stream's buffer, which keeps the order of frames.
+    def send_frame(self, key: Hashable, frame: bytes) -> None:
+        """Send now if nothing waits, else hold ``frame`` in the outbox, replacing the one held under ``key``.
+
+        Every frame takes this path, so the outbox bounds what the server holds for a client that does not read;
+        a connection over ``outbox_bytes`` is closed.
         """
         connection = self.ws_connection
         if connection is None or connection.is_closing():
             return
         stream = connection.stream  # type: ignore[attr-defined]
-        data = wire_frame(frame)
-        if not stream.writing():
-            try:
-                sent = stream.socket.send(data)
-            except BlockingIOError:
-                sent = 0
-            except OSError:
-                stream.close(exc_info=True)  # the client went away: tornado calls on_close
-                return
-            if sent == len(data):
-                return
-            data = data[sent:]
-        try:
-            stream.write(data)
-        except StreamClosedError:
+        if not self.outbox and not stream.writing():
+            _write(stream, frame)
             return
-
-    def send_frame(self, key: str, frame: bytes) -> None:
-        """Fan-out path: write now, or hold the latest frame per stream while the socket is backed up."""
-        connection = self.ws_connection
-        if connection is None or connection.is_closing():
+        if self.outbox.put(key, frame, time.monotonic()) > self.cable.config.outbox_bytes:
+            self.shut("outbox full: the client does not read its frames")
             return
-        if self._pending or connection.stream.writing():  # type: ignore[attr-defined]
-            self._pending[key] = frame
-            self.cable.congested.add(self)
-            return
-        self.write_frame(frame)
+        self.cable.congested.add(self)
 
     def flush_pending(self) -> bool:
+        """Write the outbox once the socket has taken what it had; True once nothing is left to wait for.
+
+        A connection whose outbox has waited ``outbox_timeout`` is closed: it does not drain.
+        """
         connection = self.ws_connection
         if connection is None or connection.is_closing():
-            self._pending.clear()
+            self.outbox.take()
             return True
-        if connection.stream.writing():  # type: ignore[attr-defined]
+        stream = connection.stream  # type: ignore[attr-defined]
+        if stream.writing():
+            if self.outbox and time.monotonic() - self.outbox.since > self.cable.config.outbox_timeout:
+                self.shut("the client did not read its frames in time")
+                return True
             return False
-        pending, self._pending = self._pending, {}
-        for frame in pending.values():
-            self.write_frame(frame)
+        for frame in self.outbox.take():
+            _write(stream, frame)
         return True
+
+    def shut(self, reason: str) -> None:
+        """Close a connection that breaks a limit, saying why (its frames are dropped)."""
+        log.warning("meshprogress cable: closed a connection of %s: %s", self.identity.name, reason)
+        self.outbox.take()
+        self.close(POLICY_VIOLATION, reason)
+
+
+def _write(stream: Any, frame: bytes) -> None:
+    """Write one text frame, straight to the socket when nothing is queued before it.
+
+    A broadcast writes the same frame to thousands of connections: tornado's ``write_message`` would build
+    the WebSocket header, a Future and a Task for each. Here the header is built once per frame
+    (:func:`wire_frame`) and an idle socket takes it in one ``send``; only the rest of a partial write goes
+    through the stream's buffer, which keeps the order of frames.
+    """
+    data = wire_frame(frame)
+    if not stream.writing():
+        try:
+            sent = stream.socket.send(data)
+        except BlockingIOError:
+            sent = 0
+        except OSError:
+            stream.close(exc_info=True)  # the client went away: tornado calls on_close
+            return
+        if sent == len(data):
+            return
+        data = data[sent:]
+    try:
+        stream.write(data)
+    except StreamClosedError:
+        return
 
 
 _last_frame: tuple[bytes, bytes] = (b"", b"")

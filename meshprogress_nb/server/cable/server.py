@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import weakref
+from collections.abc import Hashable
 from typing import Any, Protocol
 
 from tornado.ioloop import PeriodicCallback
@@ -17,6 +19,9 @@ from ..identity import Identity
 from ..streams import encode
 from . import protocol
 from .channels import Channel, Rejected, channels
+from .limits import OversizedIdentifier, UserLimits, checked_identifier
+from .outbox import PING
+from .pacing import CommandPacer
 
 log = logging.getLogger(__name__)
 
@@ -30,12 +35,22 @@ class Connection(Protocol):
     identity: Identity
     subscriptions: dict[str, tuple[str, Subscription]]
 
-    def write_frame(self, frame: bytes) -> None: ...
+    def send_frame(self, key: Hashable, frame: bytes) -> None:
+        """Send ``frame`` now, or hold it in the bounded outbox, replacing the frame held under ``key``."""
+        ...
+
+    def write_frame(self, frame: bytes) -> None:
+        """Send a frame that no later frame replaces."""
+        ...
 
     def close(self, code: int | None = None, reason: str | None = None) -> None: ...
 
     def flush_pending(self) -> bool:
         """Write frames held while the socket was backed up; True once none is left."""
+        ...
+
+    def shut(self, reason: str) -> None:
+        """Close the connection for breaking a limit, saying why."""
         ...
 
 
@@ -47,7 +62,11 @@ class CableServer:
         self.fanout = fanout
         self.config = config
         self.channels: dict[str, Channel] = channels(hub)
+        self.id_params = {name: channel.id_param for name, channel in self.channels.items()}
+        self.limits = UserLimits(config)
+        self.pacer = CommandPacer(config.cable_commands_per_second)
         self.connections: set[Connection] = set()
+        self._warned: weakref.WeakSet[Any] = weakref.WeakSet()
         self.congested: set[Connection] = set()
         self._tasks: set[asyncio.Future[None]] = set()
         self._pinger = PeriodicCallback(self._ping, config.ping_interval * 1000 / PING_SLICES)
@@ -91,7 +110,7 @@ class CableServer:
         current, self._ping_slice = self._ping_slice, (self._ping_slice + 1) % PING_SLICES
         for connection in tuple(self.connections):
             if hash(connection) % PING_SLICES == current:
-                connection.write_frame(frame)
+                connection.send_frame(PING, frame)
 
     def _drain(self) -> None:
         for connection in tuple(self.congested):
@@ -99,11 +118,12 @@ class CableServer:
                 self.congested.discard(connection)
 
     async def handle(self, connection: Connection, raw: str | bytes) -> None:
-        """One client frame. Protocol errors are logged and ignored, as ActionCable does."""
+        """One client frame, in its user's turn. Protocol errors are logged and ignored, as ActionCable does."""
+        await self.pace(connection.identity.name)
         try:
             command = protocol.parse_command(raw)
         except protocol.ProtocolError as exc:
-            log.info("meshprogress cable: ignored a frame from %s: %s", connection.identity.name, exc)
+            log.debug("meshprogress cable: ignored a frame from %s: %s", connection.identity.name, exc)
             return
         if command.command == "subscribe":
             await self._subscribe(connection, command.identifier)
@@ -112,24 +132,45 @@ class CableServer:
         else:
             await self._perform(connection, command.identifier, command.data or "")
 
+    async def pace(self, user: str) -> None:
+        """Wait for ``user``'s turn (``cable_commands_per_second``)."""
+        delay = self.pacer.delay(user, time.monotonic())
+        if delay > 0:
+            await asyncio.sleep(delay)
+
     async def _subscribe(self, connection: Connection, identifier: str) -> None:
         if identifier in connection.subscriptions:
             return  # already confirmed; clients may resend while waiting for the confirmation
+        user = connection.identity.name
         if len(connection.subscriptions) >= self.config.max_subscriptions:
-            log.warning("meshprogress cable: %s hit the subscription limit", connection.identity.name)
-            connection.write_frame(protocol.reject(identifier))
+            self._reject(connection, identifier, "hit the subscription limit of a connection", limit=True)
             return
         try:
-            params = protocol.parse_identifier(identifier)
-            channel = self.channels.get(params["channel"])
-            if channel is None:
-                raise Rejected(f"unknown channel {params['channel'][:60]!r}")
+            params = checked_identifier(identifier, self.config.max_identifier_bytes, self.id_params)
+        except OversizedIdentifier as exc:
+            connection.shut(str(exc))
+            return
+        except protocol.ProtocolError as exc:
+            self._reject(connection, identifier, str(exc))
+            return
+        if not self.limits.reserve_subscription(user):
+            self._reject(connection, identifier, "hit the subscription limit of a user", limit=True)
+            return
+        channel = self.channels[params["channel"]]
+        try:
+            stream = channel.stream_for(params)
+            if any(stream == held for held, _ in connection.subscriptions.values()):
+                raise Rejected("already subscribed to this stream under another identifier")
             resolved = await channel.current(connection.identity, params)
             subscription = Subscription(connection, identifier)  # type: ignore[arg-type]
             await self.fanout.add(resolved.stream, subscription)
-        except (protocol.ProtocolError, Rejected, BackendUnavailable) as exc:
-            log.info("meshprogress cable: rejected a subscription of %s: %s", connection.identity.name, exc)
-            connection.write_frame(protocol.reject(identifier))
+        except (Rejected, BackendUnavailable) as exc:
+            self.limits.release_subscription(user)
+            self._reject(connection, identifier, str(exc))
+            return
+        if connection not in self.connections:  # it closed while the stream was being subscribed
+            self.limits.release_subscription(user)
+            await self.fanout.remove(resolved.stream, subscription)
             return
         connection.subscriptions[identifier] = (resolved.stream, subscription)
         try:
@@ -138,12 +179,22 @@ class CableServer:
         except (Rejected, BackendUnavailable):
             current = resolved.payload
         connection.write_frame(protocol.confirm(identifier))
-        self.transmit(connection, identifier, current)
+        self.transmit(connection, resolved.stream, identifier, current)
         subscription.activate(int(current["version"]))
+
+    def _reject(self, connection: Connection, identifier: str, reason: str, limit: bool = False) -> None:
+        """``reject_subscription``; a limit is logged once per connection (a flood would be a line per frame)."""
+        if limit and connection not in self._warned:
+            self._warned.add(connection)
+            log.warning("meshprogress cable: %s %s", connection.identity.name, reason)
+        else:
+            log.debug("meshprogress cable: rejected a subscription of %s: %s", connection.identity.name, reason)
+        connection.send_frame(("reject", identifier), protocol.reject(identifier))
 
     async def _unsubscribe(self, connection: Connection, identifier: str) -> None:
         entry = connection.subscriptions.pop(identifier, None)
         if entry is not None:
+            self.limits.release_subscription(connection.identity.name)
             await self.fanout.remove(*entry)
 
     async def _perform(self, connection: Connection, identifier: str, data: str) -> None:
@@ -159,12 +210,13 @@ class CableServer:
             log.info("meshprogress cable: ignored an action of %s: %s", connection.identity.name, exc)
             return
         if payload is not None:
-            subscription = entry[1]
+            stream, subscription = entry
             subscription.version = max(subscription.version, int(payload["version"]))
-            self.transmit(connection, identifier, payload)
+            self.transmit(connection, stream, identifier, payload)
 
-    def transmit(self, connection: Connection, identifier: str, payload: dict[str, Any]) -> None:
-        connection.write_frame(message_frame(identifier, encode(payload)))
+    def transmit(self, connection: Connection, stream: str, identifier: str, payload: dict[str, Any]) -> None:
+        """A subscription's payload, under the key its broadcasts use: a newer one replaces it in the outbox."""
+        connection.send_frame(stream + identifier, message_frame(identifier, encode(payload)))
 
     def forget(self, connection: Connection) -> None:
         """A connection closed: drop its subscriptions in the background (the handler is gone)."""
@@ -175,6 +227,12 @@ class CableServer:
     async def closed(self, connection: Connection) -> None:
         self.connections.discard(connection)
         self.congested.discard(connection)
-        for stream, subscription in connection.subscriptions.values():
-            await self.fanout.remove(stream, subscription)
+        user = connection.identity.name
+        self.limits.close(user)
+        if not self.limits.connections[user]:
+            self.pacer.forget(user)
+        subscriptions = list(connection.subscriptions.values())
         connection.subscriptions.clear()
+        for stream, subscription in subscriptions:
+            self.limits.release_subscription(user)
+            await self.fanout.remove(stream, subscription)

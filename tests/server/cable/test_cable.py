@@ -243,13 +243,11 @@ async def test_a_burst_of_1000_callbacks_makes_few_frames_ending_on_the_final_st
 
 
 async def test_subscription_limit(hub: HubServer, alice: Api) -> None:
-    mesh = await alice.create_mesh()
+    batch = await alice.create_batch([f"m{n}.png" for n in range(1005)])
     cable = await connect(hub)
     try:
-        for n in range(1005):
-            await cable.send(
-                {"command": "subscribe", "identifier": json.dumps({"channel": MESH, "mesh_id": mesh["id"], "n": n})}
-            )
+        for mesh_id in batch["mesh_ids"]:  # one subscription per stream: 1,005 meshes
+            await cable.send({"command": "subscribe", "identifier": json.dumps({"channel": MESH, "mesh_id": mesh_id})})
         kinds = [(await cable.next()).get("type", "message") for _ in range(1005 + 1000)]
         assert kinds.count("confirm_subscription") == 1000 and kinds.count("reject_subscription") == 5
     finally:
