@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
-from .demo import run_headless, run_lab
+from .demo import missing_mesher, run_headless, run_lab
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -16,6 +17,10 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--dir", type=Path, help="folder for the demo's images, notebook and results")
     demo.add_argument("--port", type=int, help="JupyterLab's port")
     args = parser.parse_args(argv)
+    problem = missing_mesher()
+    if problem:
+        print(problem, file=sys.stderr)
+        return 2
     if args.headless:
         return run_headless(args.dir)
     run_lab(args.dir or Path.home() / "meshprogress-demo", args.port)

@@ -24,6 +24,15 @@ NOTEBOOK = "demo.ipynb"
 BAR = 24
 
 
+def missing_mesher() -> str | None:
+    """Why the demo's jobs could not run here, or None: it meshes real images, which needs the [mesher] extra."""
+    try:
+        import meshprogress_nb.worker.mesher  # noqa: F401 - what every dispatched job imports first
+    except ImportError as exc:
+        return f'The demo needs the [mesher] extra ({exc}): pip install "meshprogress-nb[mesher]"'
+    return None
+
+
 def workspace(root: Path) -> Path:
     """A folder with the sample images and the demo notebook, to serve as the server's root."""
     root.mkdir(parents=True, exist_ok=True)

@@ -107,6 +107,18 @@ def stall(mesh: Mesh, now: float, timeout: float) -> Mesh:
     )
 
 
+def never_started(mesh: Mesh, now: float, timeout: float) -> Mesh:
+    """The dispatched mesh failed because no worker took it up within ``timeout`` seconds."""
+    return dataclasses.replace(
+        mesh,
+        status=Status.FAILED,
+        message=f"Not started within {round(timeout)} s: no worker took the job (is the worker pool running, "
+        'with the mesher installed: pip install "meshprogress-nb[mesher]"?)',
+        updated_at=now,
+        version=mesh.version + 1,
+    )
+
+
 @dataclass(frozen=True)
 class BatchDelta:
     """How one member's change moves its batch's counters, applied atomically with the member's write."""

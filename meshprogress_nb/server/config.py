@@ -141,6 +141,51 @@ class MeshProgress(Configurable):
         help="Where dispatched jobs write their meshes. Default: <jupyter data dir>/meshprogress/results."
     ).tag(config=True)
 
+    source_dirs = List(
+        Unicode(),
+        help="Folders besides the server's root_dir that dispatched jobs may read their sources from (symlinks "
+        "resolved). Default: the package's sample images.",
+    ).tag(config=True)
+
+    max_smooth_iterations = Integer(
+        10_000, help="Most smooth_iterations a dispatched job may ask for (422 above)."
+    ).tag(config=True)
+
+    max_target_faces = Integer(5_000_000, help="Most target_faces a dispatched job may ask for (422 above).").tag(
+        config=True
+    )
+
+    max_source_bytes = Integer(
+        512 * 1024**2,
+        help="Largest total size on disk of a dispatched job's input files (the job fails before loading them).",
+    ).tag(config=True)
+
+    max_voxels = Integer(
+        64 * 1024**2,
+        help="Most pixels (2D) or voxels (slices x height x width) a dispatched job's input may hold, read from the "
+        "image headers before loading (the job fails above).",
+    ).tag(config=True)
+
+    job_memory_limit = Integer(
+        4 * 1024**3,
+        help="Bytes of address space each local pool job may use (RLIMIT_AS); a job past it fails with an "
+        "out-of-memory message. 0: no limit.",
+    ).tag(config=True)
+
+    job_time_limit = Float(
+        3600.0, help="Seconds a local pool job may run before it is stopped and failed. 0: no limit."
+    ).tag(config=True)
+
+    start_timeout = Float(
+        3600.0,
+        help="Seconds a dispatched job may stay pending, not held in this server's queue, before it is failed "
+        "(no worker took it: a broken pool, a missing extra, a restarted server).",
+    ).tag(config=True)
+
+    @default("source_dirs")
+    def _source_dirs_default(self) -> list[str]:
+        return [str(Path(__file__).resolve().parent.parent / "samples")]
+
     @default("pool_size")
     def _pool_size_default(self) -> int:
         return max(1, (os.cpu_count() or 2) - 1)

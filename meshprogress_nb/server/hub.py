@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from .. import state
@@ -20,6 +20,7 @@ from .clock import Clock
 from .config import MeshProgress
 from .identity import Identity
 from .last_known import RecentMeshes
+from .pacing import Pacer
 from .streams import encode, parse
 from .throttle import CallbackThrottle
 from .tokens import CallbackTokens, InvalidToken
@@ -58,6 +59,10 @@ class ProgressHub:
         self._callback_url = callback_url
         self.clock = clock
         self.listeners: list[Callable[[str, Mesh], Any]] = []
+        self.admission: list[Callable[[list[str], dict[str, Any], str], Awaitable[None]]] = []
+        """Checks a dispatched job's sources and params must pass before it is created (they raise to refuse)."""
+        self.dispatch_holds: Callable[[int, float], bool] = lambda mesh_id, since: False
+        """Whether this server's dispatcher still holds a pending job (queued, or handed to a worker since)."""
         self.throttle = CallbackThrottle(config.callback_rate_limit, self._apply_report, clock)
         self.recent = RecentMeshes()
         self._stall_task: asyncio.Task[None] | None = None
@@ -102,6 +107,8 @@ class ProgressHub:
     async def create_mesh(
         self, who: Identity, source: str, name: str, params: dict[str, Any], dispatch: bool = True
     ) -> Mesh:
+        if dispatch:
+            await self._admit([source], params, "source")
         spec = MeshSpec(
             user=who.name,
             source=source,
@@ -118,14 +125,19 @@ class ProgressHub:
     async def create_batch(
         self, who: Identity, sources: list[str], name: str, params: dict[str, Any], dispatch: bool = True
     ) -> tuple[Batch, list[Mesh]]:
-        specs = [
-            MeshSpec(user=who.name, source=s, job_id=_job_id(), name=_basename(s), params=params, dispatched=dispatch)
-            for s in sources
-        ]
+        if dispatch:
+            await self._admit(sources, params, "sources")
+        pace = Pacer()
+        specs = []
+        for source in sources:
+            spec = MeshSpec(who.name, source, _job_id(), _basename(source), params=params, dispatched=dispatch)
+            specs.append(spec)
+            await pace()
         batch, meshes = await self.backend.create_batch(who.name, name, specs, self.clock.time())
         log.info("meshprogress: %s created batch %d of %d meshes", who.name, batch.id, len(meshes))
         for mesh in meshes:
             self._notify("created", mesh)
+            await pace()
         return batch, meshes
 
     async def mesh_for(self, who: Identity, mesh_id: int) -> Mesh:
@@ -254,12 +266,35 @@ class ProgressHub:
                 self._notify("failed", mesh)
         return failed
 
+    async def sweep_unstarted(self) -> list[int]:
+        """Fail dispatched jobs still pending ``start_timeout`` after their creation or retry that this server's
+        dispatcher does not hold: no worker will report on them (broken pool, missing extra, lost queue)."""
+        timeout = self.config.start_timeout
+        cutoff = self.clock.time() - timeout
+        failed = []
+        for mesh_id in await self.backend.unstarted(cutoff, limit=10_000):
+            if self.dispatch_holds(mesh_id, cutoff):
+                continue
+
+            def change(current: Mesh) -> Mesh | None:
+                if current.status is not Status.PENDING or not current.dispatched or current.updated_at > cutoff:
+                    return None
+                return state.never_started(current, self.clock.time(), timeout)
+
+            mesh = await self._transition(mesh_id, change)
+            if mesh.status is Status.FAILED:
+                log.warning("meshprogress: mesh %d was never started; marked failed", mesh_id)
+                failed.append(mesh_id)
+                self._notify("failed", mesh)
+        return failed
+
     async def _sweep_forever(self) -> None:
         while True:
             await self.clock.sleep(self.config.stall_check_interval)
             self.throttle.forget_idle(older_than=60.0)
             try:
                 await self.sweep_stalled()
+                await self.sweep_unstarted()
             except Exception:
                 log.exception("meshprogress: stall sweep failed; will try again")
 
@@ -313,6 +348,10 @@ class ProgressHub:
                 return updated
             current = None
         raise RuntimeError(f"mesh {mesh_id}: too many concurrent writers")
+
+    async def _admit(self, sources: list[str], params: dict[str, Any], field: str) -> None:
+        for check in self.admission:
+            await check(sources, params, field)
 
     def _notify(self, event: str, mesh: Mesh) -> None:
         for listener in self.listeners:

@@ -62,6 +62,7 @@ class LabServer:
                 f"--IdentityProvider.token={self.token}",
                 f"--ServerApp.root_dir={self.root}",
                 "--MeshProgress.pool_size=1",
+                "--MeshProgress.max_smooth_iterations=1000000",  # the tests' slow jobs
                 *self.extra_args,
             ],
             env=env,

@@ -102,7 +102,7 @@ class HubServer:
                     return self
             except OSError:
                 time.sleep(0.1)
-        self.kill()  # not left running behind the failed test
+        self.kill()  # not left running behind a failed test
         raise TimeoutError(f"jupyter server did not start:\n{self.log_path.read_text()[-4000:]}")
 
     def stop(self) -> None:

@@ -97,6 +97,10 @@ class Backend(Protocol):
         """Ids of processing meshes whose last change is older than ``before``."""
         ...
 
+    async def unstarted(self, before: float, limit: int) -> list[int]:
+        """Ids of pending dispatched meshes, oldest first, created or retried before ``before``."""
+        ...
+
     async def publish(self, stream: str, message: bytes) -> None: ...
 
     async def subscribe(self, stream: str, subscriber: Subscriber) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 
 from ...models import Batch, Mesh, Status
 from ...state import BatchDelta
+from ..pacing import CHUNK, Pacer
 from ..streams import batch_stream, mesh_stream
 from .base import BatchEncoder, MeshSpec, Subscriber, new_batch, new_mesh
 from .codec import batch_dict, batch_from_dict, mesh_dict, mesh_from_dict
@@ -75,11 +76,19 @@ class EmbeddedBackend:
             return self._insert_mesh(spec, None, now)
 
     async def create_batch(self, user: str, name: str, specs: list[MeshSpec], now: float) -> tuple[Batch, list[Mesh]]:
+        """Members are written in short transactions, the loop free between them; the batch reads as absent
+        (its row's data ``'{}'``) until the last one is in."""
         with _transaction(self.db):
             cursor = self.db.execute("INSERT INTO batches (user, data) VALUES (?, '{}')", (user,))
             batch_id = int(cursor.lastrowid or 0)
-            meshes = [self._insert_mesh(spec, batch_id, now) for spec in specs]
-            batch = new_batch(batch_id, user, name, meshes, now)
+        meshes: list[Mesh] = []
+        pace = Pacer()
+        for start in range(0, len(specs), CHUNK):
+            with _transaction(self.db):
+                meshes.extend(self._insert_mesh(spec, batch_id, now) for spec in specs[start : start + CHUNK])
+            await pace()
+        batch = new_batch(batch_id, user, name, meshes, now)
+        with _transaction(self.db):
             self.db.execute("UPDATE batches SET data = ? WHERE id = ?", (json.dumps(batch_dict(batch)), batch_id))
         return batch, meshes
 
@@ -116,11 +125,13 @@ class EmbeddedBackend:
         return [mesh_from_dict(json.loads(data)) for (data,) in rows]
 
     async def get_batch(self, batch_id: int) -> Batch | None:
-        row = self.db.execute("SELECT data FROM batches WHERE id = ?", (batch_id,)).fetchone()
+        row = self.db.execute("SELECT data FROM batches WHERE id = ? AND data != '{}'", (batch_id,)).fetchone()
         return batch_from_dict(json.loads(row[0])) if row else None
 
     async def list_batches(self, user: str, limit: int) -> list[Batch]:
-        rows = self.db.execute("SELECT data FROM batches WHERE user = ? ORDER BY id DESC LIMIT ?", (user, limit))
+        rows = self.db.execute(
+            "SELECT data FROM batches WHERE user = ? AND data != '{}' ORDER BY id DESC LIMIT ?", (user, limit)
+        )
         return [batch_from_dict(json.loads(data)) for (data,) in rows]
 
     async def save_mesh(
@@ -142,7 +153,7 @@ class EmbeddedBackend:
         return True, batch
 
     def _apply_delta(self, batch_id: int, delta: BatchDelta, now: float) -> Batch | None:
-        row = self.db.execute("SELECT data FROM batches WHERE id = ?", (batch_id,)).fetchone()
+        row = self.db.execute("SELECT data FROM batches WHERE id = ? AND data != '{}'", (batch_id,)).fetchone()
         if row is None:
             return None
         batch = batch_from_dict(json.loads(row[0]))
@@ -159,6 +170,14 @@ class EmbeddedBackend:
     async def stalled(self, before: float, limit: int) -> list[int]:
         rows = self.db.execute(
             "SELECT id FROM meshes WHERE status = 'processing' AND updated_at < ? LIMIT ?", (before, limit)
+        )
+        return [mesh_id for (mesh_id,) in rows]
+
+    async def unstarted(self, before: float, limit: int) -> list[int]:
+        rows = self.db.execute(
+            "SELECT id FROM meshes WHERE status = 'pending' AND updated_at < ? "
+            "AND json_extract(data, '$.dispatched') ORDER BY updated_at LIMIT ?",
+            (before, limit),
         )
         return [mesh_id for (mesh_id,) in rows]
 

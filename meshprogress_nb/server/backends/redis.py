@@ -20,6 +20,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from ...models import Batch, Mesh, Status
 from ...state import BatchDelta
+from ..pacing import CHUNK, Pacer
 from ..streams import batch_stream, mesh_stream
 from .autopipeline import AutoPipeline
 from .base import BackendUnavailable, BatchEncoder, MeshSpec, Subscriber, new_batch, new_mesh
@@ -53,6 +54,18 @@ while i < #ARGV do
 end
 redis.call('HINCRBY', KEYS[3], 'version', 1)
 return redis.call('HGETALL', KEYS[3])
+"""
+
+# KEYS: the unstarted index. ARGV: key prefix, before, limit. Entries of meshes no longer pending are dropped here
+# (lazily, so the compare-and-set script stays as it is); the ones still pending are returned.
+UNSTARTED = """
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[2], 'LIMIT', 0, tonumber(ARGV[3]))
+local pending = {}
+for _, id in ipairs(ids) do
+  if redis.call('HGET', ARGV[1] .. 'mesh:' .. id, 'status') == '"pending"' then pending[#pending + 1] = id
+  else redis.call('ZREM', KEYS[1], id) end
+end
+return pending
 """
 
 P = ParamSpec("P")
@@ -109,11 +122,17 @@ class RedisBackend:
         batch_id = await self.redis.incr(self.key("batch:next_id"))
         last = await self.redis.incrby(self.key("mesh:next_id"), len(specs))
         first = last - len(specs) + 1
-        meshes = [new_mesh(first + i, spec, batch_id, now) for i, spec in enumerate(specs)]
+        meshes: list[Mesh] = []
+        pace = Pacer()
+        for start in range(first, last + 1, CHUNK):  # one bounded pipeline at a time; the batch hash comes last
+            async with self.redis.pipeline(transaction=True) as pipe:
+                for mesh_id in range(start, min(start + CHUNK, last + 1)):
+                    meshes.append(new_mesh(mesh_id, specs[mesh_id - first], batch_id, now))
+                    self._queue_mesh(pipe, meshes[-1])
+                    await pace()
+                await pipe.execute()
         batch = new_batch(batch_id, user, name, meshes, now)
         async with self.redis.pipeline(transaction=True) as pipe:
-            for mesh in meshes:
-                self._queue_mesh(pipe, mesh)
             pipe.hset(self.key(f"batch:{batch_id}"), mapping=batch_fields(batch))
             pipe.zadd(self.key(f"user:{user}:batches"), {str(batch_id): batch_id})
             await pipe.execute()
@@ -122,6 +141,8 @@ class RedisBackend:
     def _queue_mesh(self, pipe: Any, mesh: Mesh) -> None:
         pipe.hset(self.key(f"mesh:{mesh.id}"), mapping=mesh_fields(mesh))
         pipe.zadd(self.key(f"user:{mesh.user}:meshes"), {str(mesh.id): mesh.id})
+        if mesh.dispatched:
+            pipe.zadd(self.key("meshes:unstarted"), {str(mesh.id): mesh.updated_at})
 
     @_unavailable_on_error
     async def get_mesh(self, mesh_id: int) -> Mesh | None:
@@ -200,6 +221,8 @@ class RedisBackend:
             result = await self.pipeline.execute("EVALSHA", self._save_sha, len(keys), *keys, *args)
         if result is None:
             return False, None
+        if new.dispatched and new.status is Status.PENDING and old.status is not Status.PENDING:  # a retry
+            await self.redis.zadd(self.key("meshes:unstarted"), {str(new.id): new.updated_at})
         if not result:
             return True, None
         batch = batch_from_fields(dict(zip(result[::2], result[1::2], strict=True)))
@@ -209,6 +232,11 @@ class RedisBackend:
     @_unavailable_on_error
     async def stalled(self, before: float, limit: int) -> list[int]:
         ids = await self.redis.zrangebyscore(self.key("meshes:processing"), "-inf", f"({before}", 0, limit)
+        return [int(i) for i in ids]
+
+    @_unavailable_on_error
+    async def unstarted(self, before: float, limit: int) -> list[int]:
+        ids = await self.redis.eval(UNSTARTED, 1, self.key("meshes:unstarted"), self.prefix, repr(before), limit)
         return [int(i) for i in ids]
 
     @_unavailable_on_error

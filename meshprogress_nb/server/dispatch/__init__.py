@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 from ...models import Mesh
 from ...worker.format_names import FORMATS
+from ..callbacks import InvalidInput
 from ..config import MeshProgress
 from ..hub import ProgressHub
+from ..pacing import Pacer
+from ..sources import REFUSED, SourceFolders, SourceRefused
 from .base import Dispatcher, JobSpec
+from .limits import JobLimits, check_params
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +34,22 @@ class Dispatch:
         self.dispatcher = dispatcher
         self.root_dir = Path(root_dir)
         self.results_dir = Path(results_dir)
+        self.sources = SourceFolders(root_dir, hub.config.source_dirs)
+        self.limits = JobLimits.from_config(hub.config, root_dir, in_pool=dispatcher.owns_processes)
         hub.listeners.append(self.on_event)
+        hub.admission.append(self.admit)
+        hub.dispatch_holds = dispatcher.holds
+
+    async def admit(self, sources: list[str], params: dict[str, Any], field: str) -> None:
+        """422 for a parameter past its bound or a source outside the allowed folders (one answer for all)."""
+        check_params(params, self.hub.config)
+        pace = Pacer()  # each source costs a few filesystem lookups
+        for source in sources:
+            try:
+                self.sources.resolve(source)
+            except SourceRefused:
+                raise InvalidInput(422, REFUSED, field) from None
+            await pace()
 
     def on_event(self, event: str, mesh: Mesh) -> None:
         if not mesh.dispatched:
@@ -40,9 +60,10 @@ class Dispatch:
             self.dispatcher.cancel(mesh.id)
 
     def spec_for(self, mesh: Mesh) -> JobSpec:
-        source = Path(mesh.source).expanduser()
-        if not source.is_absolute():
-            source = self.root_dir / source
+        try:
+            source = self.sources.resolve(mesh.source)
+        except SourceRefused:
+            source = mesh.source  # changed since creation: the job process refuses it again, and fails
         fmt = str(mesh.params.get("format", "ply")).lower()
         fmt = fmt if fmt in FORMATS else "ply"
         callback = self.hub.callback_for(mesh)
@@ -51,10 +72,12 @@ class Dispatch:
             job_id=mesh.job_id,
             callback_url=callback["url"],
             token=callback["token"],
-            source=str(source),
+            source=source,
             output=str(result_path(self.results_dir, mesh, fmt)),
             result_url=self.hub.result_url(mesh),
             params={k: v for k, v in mesh.params.items() if k in PARAMS and k != "format"},
+            user=mesh.user,
+            limits=self.limits,
         )
 
 

@@ -15,6 +15,8 @@ log = logging.getLogger(__name__)
 class DaskDispatcher:
     """Submits each job as one Dask task; cancel also cancels the task's future."""
 
+    owns_processes = False  # a Dask worker runs many tasks: its own memory manager bounds them, not RLIMIT_AS
+
     def __init__(self, scheduler: str | None) -> None:
         self.scheduler = scheduler
         self.client: Any = None
@@ -41,6 +43,10 @@ class DaskDispatcher:
         future = self.client.submit(run_mesh_job, job, key=f"meshprogress-{job.mesh_id}-{job.job_id}", pure=False)
         self._futures[job.mesh_id] = future
         future.add_done_callback(lambda _: self._futures.pop(job.mesh_id, None))
+
+    def holds(self, mesh_id: int, since: float) -> bool:
+        """Dask's scheduler holds the queue: a job it has not started counts against start_timeout."""
+        return False
 
     def cancel(self, mesh_id: int) -> None:
         future = self._futures.pop(mesh_id, None)

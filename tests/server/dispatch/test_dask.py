@@ -80,7 +80,9 @@ async def scheduler_tasks(address: str) -> set[str]:
 
 async def test_dask_dispatch_runs_jobs_and_cancel_cancels_the_future(scheduler: str, tmp_path: Path) -> None:
     server = HubServer(
-        tmp_path, extra=f"c.MeshProgress.dispatcher = 'dask'\nc.MeshProgress.dask_scheduler = {scheduler!r}"
+        tmp_path,
+        extra=f"c.MeshProgress.dispatcher = 'dask'\nc.MeshProgress.dask_scheduler = {scheduler!r}\n"
+        "c.MeshProgress.max_smooth_iterations = 30000",
     )
     server.start(timeout=90)
     api = Api(server.url, "alice-token")

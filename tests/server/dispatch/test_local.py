@@ -26,7 +26,10 @@ SLOW = {"smooth_iterations": 20000}  # seconds of real work per job, so there is
 
 @pytest.fixture(scope="module")
 def local_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubServer]:
-    server = HubServer(tmp_path_factory.mktemp("local"), extra="c.MeshProgress.pool_size = 1").start()
+    server = HubServer(
+        tmp_path_factory.mktemp("local"),
+        extra="c.MeshProgress.pool_size = 1\nc.MeshProgress.max_smooth_iterations = 20000",
+    ).start()
     yield server
     server.stop()
 

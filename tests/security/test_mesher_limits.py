@@ -1,0 +1,137 @@
+"""The mesher runs within bounds: parameters are capped at creation (422 naming the parameter), inputs past the
+size caps fail before they are decoded, each job runs under a memory cap and a wall-time limit in its process,
+and the local pool serves users in turn rather than in one FIFO."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from meshprogress_nb.demo import SAMPLES
+from support.clients import Api
+from support.server import HubServer
+
+API = "meshprogress/api/v1/"
+SLOW = {"smooth_iterations": 100_000}  # minutes of work: stopped by the time limit or cancelled
+MEMORY_LIMIT = 450 * 1024**2
+CONFIG = f"""
+c.MeshProgress.pool_size = 1
+c.MeshProgress.max_source_bytes = 1_000_000
+c.MeshProgress.max_smooth_iterations = 100_000
+c.MeshProgress.job_memory_limit = {MEMORY_LIMIT}
+c.MeshProgress.job_time_limit = 8.0
+"""
+
+
+@pytest.fixture(scope="module")
+def limited_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubServer]:
+    root = tmp_path_factory.mktemp("limits")
+    work = root / "work"
+    big = Image.new("L", (4096, 4096))
+    for count, folder in ((16, "stack16"), (3, "stack3")):  # 16: the issue's input (375 KiB of PNG, 3.9 GiB)
+        (work / folder).mkdir(parents=True)
+        big.save(work / folder / "slice-00.png")
+        for i in range(1, count):
+            shutil.copy(work / folder / "slice-00.png", work / folder / f"slice-{i:02d}.png")
+    noise = np.random.default_rng(0).integers(0, 255, (700, 700, 3), dtype=np.uint8)
+    Image.fromarray(noise).save(work / "noise.png")  # ~1.4 MB of incompressible PNG, only 490,000 pixels
+    server = HubServer(root, extra=CONFIG).start(timeout=120)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+async def alice(limited_hub: HubServer) -> AsyncIterator[Api]:
+    api = Api(limited_hub.url, "alice-token")
+    yield api
+    await api.close()
+
+
+async def create(api: Api, source: str, **params: Any) -> dict[str, Any]:
+    response = await api.http.post(f"{API}meshes", json={"source": source, "params": params})
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+async def wait_for(api: Api, mesh_id: int, predicate: Any, timeout: float = 90) -> dict[str, Any]:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        state = (await api.http.get(f"{API}meshes/{mesh_id}")).json()
+        if predicate(state):
+            return state
+        assert asyncio.get_running_loop().time() < deadline, (state["status"], state["message"])
+        await asyncio.sleep(0.2)
+
+
+def ended(state: dict[str, Any]) -> bool:
+    return state["status"] in ("completed", "failed", "cancelled")
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"smooth_iterations": 1_000_000}, "params.smooth_iterations"),  # the issue's 27-minute job
+        ({"smooth_iterations": -1}, "params.smooth_iterations"),
+        ({"smooth_iterations": "8"}, "params.smooth_iterations"),
+        ({"smooth_iterations": True}, "params.smooth_iterations"),
+        ({"target_faces": 10**9}, "params.target_faces"),
+        ({"target_faces": 3}, "params.target_faces"),
+    ],
+)
+async def test_parameters_past_their_bounds_get_a_422_naming_them(
+    alice: Api, params: dict[str, Any], field: str
+) -> None:
+    for path, body in (("meshes", {"source": "noise.png"}), ("batches", {"sources": ["noise.png"]})):
+        response = await alice.http.post(f"{API}{path}", json={**body, "params": params})
+        assert response.status_code == 422, response.text
+        assert response.json()["field"] == field and "c.MeshProgress.max_" in response.json()["error"]
+
+
+async def test_inputs_past_the_size_caps_fail_before_they_are_decoded(alice: Api) -> None:
+    stack = await create(alice, "stack16")  # 16 x 4096 x 4096 = 268 M voxels > max_voxels (64 Mi)
+    failed = await wait_for(alice, stack["id"], ended, timeout=60)
+    assert failed["status"] == "failed" and "268,435,456" in failed["message"], failed["message"]
+    assert "c.MeshProgress.max_voxels" in failed["message"]
+    noise = await create(alice, "noise.png")
+    failed = await wait_for(alice, noise["id"], ended, timeout=60)
+    assert failed["status"] == "failed" and "c.MeshProgress.max_source_bytes" in failed["message"]
+
+
+async def test_a_job_past_its_memory_limit_fails_and_the_pool_goes_on(alice: Api) -> None:
+    greedy = await create(alice, "stack3", mode="isosurface")  # 50 M voxels: over 600 MiB as float32 copies
+    failed = await wait_for(alice, greedy["id"], ended)
+    assert failed["status"] == "failed" and "out of memory" in failed["message"], failed["message"]
+    assert f"{MEMORY_LIMIT // 1024**2} MiB" in failed["message"]
+    small = await create(alice, str(SAMPLES / "terrain.png"), target_faces=2000)  # same process, limit lifted
+    done = await wait_for(alice, small["id"], ended)
+    assert done["status"] == "completed", done["message"]
+
+
+async def test_a_job_past_its_time_limit_is_stopped_and_failed(alice: Api) -> None:
+    mesh = await create(alice, str(SAMPLES / "crater.png"), **SLOW)
+    failed = await wait_for(alice, mesh["id"], ended, timeout=90)
+    assert failed["status"] == "failed" and "time limit of 8 s" in failed["message"], failed["message"]
+
+
+async def test_the_pool_serves_users_in_turn(limited_hub: HubServer, alice: Api) -> None:
+    """Alice's batch takes the only process first; Bob's job, queued after it, runs next, not after all of it."""
+    bob = Api(limited_hub.url, "bob-token")
+    try:
+        body = {"sources": [str(SAMPLES / "crater.png")] * 3, "params": SLOW}
+        batch = (await alice.http.post(f"{API}batches", json=body)).json()
+        first, *rest = batch["mesh_ids"]
+        await wait_for(alice, first, lambda s: s["status"] == "processing")
+        theirs = await create(bob, str(SAMPLES / "crater.png"), **SLOW)
+        await alice.http.post(f"{API}meshes/{first}/cancel")
+        await wait_for(bob, theirs["id"], lambda s: s["status"] != "pending")
+        assert [(await alice.http.get(f"{API}meshes/{i}")).json()["status"] for i in rest] == ["pending"] * 2
+        await alice.http.post(f"{API}batches/{batch['id']}/cancel")
+        await bob.http.post(f"{API}meshes/{theirs['id']}/cancel")
+    finally:
+        await bob.close()
