@@ -13,12 +13,12 @@ from pathlib import Path
 from ..config import MeshProgress
 from ..hub import ProgressHub
 from ..models import Mesh
-from ..worker.format_names import FORMATS
+from ..worker.output_formats import FORMATS
 from .base import Dispatcher, JobSpec
 
 log = logging.getLogger(__name__)
 
-PARAMS = frozenset({"mode", "target_faces", "smooth_iterations", "format"})
+PARAMS = frozenset({"mode", "kind", "labels", "levels", "target_faces", "smooth_iterations", "format"})
 
 
 class Dispatch:
