@@ -17,6 +17,7 @@ from .state import WORKER_STATUSES, Report
 MAX_MESSAGE = 2000
 MAX_URL = 2048
 MAX_JOB_ID = 128
+MAX_QUALITY = 4096  # bytes of the quality report, encoded as JSON
 
 
 class InvalidInput(Exception):
@@ -59,6 +60,7 @@ def parse_callback(data: dict[str, Any], *, from_form: bool = False) -> tuple[st
         status=_status(data.get("status")),
         seq=_seq(data.get("seq"), from_form),
         result_url=_url(data.get("result_url")),
+        quality=_quality(data.get("quality"), from_form),
     )
 
 
@@ -118,3 +120,23 @@ def _url(value: Any) -> str | None:
     if not (local or url.startswith("https://") or url.startswith("http://")):
         raise InvalidInput(422, "result_url must be an absolute path or an http(s) URL", "result_url")
     return url
+
+
+def _quality(value: Any, from_form: bool) -> dict[str, Any] | None:
+    """The worker's quality report: a JSON object of at most :data:`MAX_QUALITY` bytes, finite numbers only."""
+    if value is None or (from_form and value == ""):
+        return None
+    if from_form and isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except (ValueError, RecursionError) as exc:
+            raise InvalidInput(422, "quality must be a JSON object", "quality") from exc
+    if not isinstance(value, dict):
+        raise InvalidInput(422, "quality must be a JSON object", "quality")
+    try:
+        encoded = json.dumps(value, allow_nan=False, separators=(",", ":"))
+    except (ValueError, RecursionError) as exc:
+        raise InvalidInput(422, "quality must hold finite numbers only", "quality") from exc
+    if len(encoded.encode("utf-8")) > MAX_QUALITY:
+        raise InvalidInput(422, f"quality must be at most {MAX_QUALITY} bytes as JSON", "quality")
+    return value

@@ -52,7 +52,7 @@ COST = {
     "grid": 9e-8,  # per face of a height-field solid
     "decimate": 5e-6,  # per face in
     "error": 3e-5,  # per measured vertex (simplification_error's sample)
-    "tetra": 6e-3,  # per surface face fTetWild fills
+    "tetra": 1.5e-2,  # per surface face fTetWild fills (a fixed cost dominates at small sizes)
     "write": 5e-7,  # per cell written (all formats through meshio, plus the preview and the report)
 }
 SURFACE_DENSITY = 6.0  # isosurface faces per voxel^(2/3) of an object filling part of its volume: a first guess

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from .geometry import Geometry
+from .writers import write_ply
 
 MAX_FACES = 100_000
 
@@ -24,39 +25,7 @@ def write_preview(geometry: Geometry, result: str | Path) -> Path:
     surface = geometry.boundary().compact()
     if len(surface.cells) > MAX_FACES:
         surface = decimate(surface, MAX_FACES) or _decimated_anyway(surface)
-    path = preview_path(Path(result))
-    points = surface.points.astype("<f4")
-    labelled = surface.labels is not None
-    vertex_labels = np.zeros(len(points), "<i4")
-    if labelled:
-        vertex_labels[surface.cells.ravel()] = np.repeat(surface.labels, 3)
-    header = [
-        "ply",
-        "format binary_little_endian 1.0",
-        "comment meshprogress-nb preview",
-        f"element vertex {len(points)}",
-        "property float x",
-        "property float y",
-        "property float z",
-        *(["property int label"] if labelled else []),
-        f"element face {len(surface.cells)}",
-        "property list uchar int vertex_indices",
-        "end_header",
-    ]
-    fields = [("xyz", "<f4", (3,))] + ([("label", "<i4")] if labelled else [])
-    vertices = np.empty(len(points), dtype=fields)
-    vertices["xyz"] = points
-    if labelled:
-        vertices["label"] = vertex_labels
-    faces = np.empty(len(surface.cells), dtype=[("n", "u1"), ("v", "<i4", (3,))])
-    faces["n"], faces["v"] = 3, surface.cells
-    partial = path.with_name(path.name + ".partial")
-    with partial.open("wb") as f:
-        f.write(("\n".join(header) + "\n").encode("ascii"))
-        f.write(vertices.tobytes())
-        f.write(faces.tobytes())
-    partial.replace(path)
-    return path
+    return write_ply(surface, preview_path(Path(result)), vertex_labels=surface.labels is not None)
 
 
 def _decimated_anyway(surface: Geometry) -> Geometry:

@@ -9,8 +9,11 @@ import numpy as np
 
 from .geometry import Geometry, concatenate
 
-EDGE_LENGTH = 0.05  # target edge length, as a fraction of each region's bounding-box diagonal (fTetWild's default)
-MAX_ITERATIONS = 40  # optimisation passes: past ~40 the sphere tests gain < 1 degree of dihedral angle
+# Measured on a decimated 16^3 block (300 faces): fTetWild's defaults (envelope 1e-3, edge 0.05, 80 passes) took
+# 112 s for a min dihedral of 8.9 degrees; these take 10 s for 12.5 degrees.
+EDGE_LENGTH = 0.1  # target edge length, as a fraction of each region's bounding-box diagonal
+ENVELOPE = 1e-2  # how far the boundary may move from the surface, as a fraction of the diagonal
+MAX_ITERATIONS = 20  # optimisation passes
 
 
 def tetrahedralize(surface: Geometry, progress: Callable[[float], None], edge_length: float = EDGE_LENGTH) -> Geometry:
@@ -23,7 +26,9 @@ def tetrahedralize(surface: Geometry, progress: Callable[[float], None], edge_le
     parts = []
     for label in regions:
         region = surface if label is None else surface.region(label)
-        mesher = wildmeshing.Tetrahedralizer(stop_quality=10, max_its=MAX_ITERATIONS, edge_length_r=edge_length)
+        mesher = wildmeshing.Tetrahedralizer(
+            stop_quality=10, max_its=MAX_ITERATIONS, epsilon=ENVELOPE, edge_length_r=edge_length
+        )
         mesher.set_log_level(6)  # errors only
         mesher.set_mesh(np.asarray(region.points, np.float64), np.asarray(region.cells, np.int32))
         mesher.tetrahedralize()

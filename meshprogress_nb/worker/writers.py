@@ -1,5 +1,8 @@
 """Mesh files through meshio: VTU, Gmsh MSH and XDMF (with its HDF5 heavy data) for triangles or tetrahedra,
-PLY, STL and OBJ for surfaces; labels go in as the cell data ``label`` where the format holds cell data.
+STL and OBJ for surfaces; labels go in as the cell data ``label`` where the format holds cell data. PLY is
+written here (binary, little-endian) because meshio's PLY writer drops labels: its vertices carry ``label`` (each
+label's surface has vertices of its own, so a face's label is its vertices'; meshio's reader cannot read a face
+property after the vertex list).
 
 Files are written into a hidden folder beside their destination and moved into place when complete, so a reader
 never sees half a mesh (and XDMF's ``.h5`` companion keeps the name its XML refers to).
@@ -37,6 +40,8 @@ def write_mesh(geometry: Geometry, path: str | Path) -> Path:
         cell_data=cell_data,
     )
     path.parent.mkdir(parents=True, exist_ok=True)
+    if fmt == "ply":
+        return write_ply(geometry, path, vertex_labels=geometry.labels is not None)
     staging = path.parent / f".{path.name}.partial"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
@@ -54,4 +59,28 @@ def write_mesh(geometry: Geometry, path: str | Path) -> Path:
         main.replace(path)
     finally:
         shutil.rmtree(staging, ignore_errors=True)  # left only if writing failed
+    return path
+
+
+def write_ply(surface: Geometry, path: Path, *, vertex_labels: bool = False) -> Path:
+    """Binary little-endian PLY of a triangle surface, with an int ``label`` per vertex if asked."""
+    header = ["ply", "format binary_little_endian 1.0", "comment meshprogress-nb"]
+    header += [f"element vertex {len(surface.points)}"] + [f"property float {axis}" for axis in "xyz"]
+    header += ["property int label"] if vertex_labels else []
+    header += [f"element face {len(surface.cells)}", "property list uchar int vertex_indices", "end_header"]
+    vertices = np.zeros(len(surface.points), [("xyz", "<f4", (3,))] + ([("label", "<i4")] if vertex_labels else []))
+    vertices["xyz"] = surface.points
+    if vertex_labels and surface.labels is not None:
+        vertices["label"][surface.cells.ravel()] = np.repeat(surface.labels, 3)
+    faces = np.empty(len(surface.cells), [("n", "u1"), ("v", "<i4", (3,))])
+    faces["n"], faces["v"] = 3, surface.cells
+    partial = path.with_name(path.name + ".partial")
+    try:
+        with partial.open("wb") as f:
+            f.write(("\n".join(header) + "\n").encode("ascii"))
+            f.write(vertices.tobytes())
+            f.write(faces.tobytes())
+        partial.replace(path)
+    finally:
+        partial.unlink(missing_ok=True)
     return path
