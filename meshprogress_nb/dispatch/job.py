@@ -23,8 +23,8 @@ def run_mesh_job(job: JobSpec) -> str:
         with reporter:
             reporter.update(0, "Starting")
             sources = job.source.split(os.pathsep) if os.pathsep in job.source else job.source
-            generate_mesh(sources, job.output, reporter, **job.params)
-            reporter.complete(result_url=job.result_url, message="Mesh written")
+            result = generate_mesh(sources, job.output, reporter, **job.params)
+            reporter.complete(result_url=job.result_url, message="Mesh written", quality=result.quality)
     except JobCancelled:
         return "cancelled"
     except Exception as exc:  # reported as failed by the reporter's context manager
