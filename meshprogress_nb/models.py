@@ -60,6 +60,7 @@ class Mesh:
     started_at: float | None = None
     updated_at: float = field(default_factory=time.time)
     result_url: str | None = None
+    quality: dict[str, Any] | None = None
     version: int = 1
     attempt: int = 1
     last_seq: int = -1
@@ -163,6 +164,7 @@ def mesh_record(mesh: Mesh) -> dict[str, Any]:
         attempt=mesh.attempt,
         created_at=iso(mesh.created_at),
         started_at=iso(mesh.started_at),
+        quality=mesh.quality if mesh.status is Status.COMPLETED else None,
     )
     return record
 

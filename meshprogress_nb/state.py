@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from typing import Any
 
 from .eta import RateState, update_rate
 from .models import Mesh, Status
@@ -32,6 +33,7 @@ class Report:
     status: Status | None = None
     seq: int | None = None
     result_url: str | None = None
+    quality: dict[str, Any] | None = None
 
 
 WORKER_STATUSES = frozenset({Status.PROCESSING, Status.COMPLETED, Status.FAILED})
@@ -62,6 +64,7 @@ def apply_report(mesh: Mesh, report: Report, now: float) -> Mesh | None:
         progress=progress,
         message=mesh.message if report.message is None else report.message,
         result_url=report.result_url or mesh.result_url,
+        quality=report.quality or mesh.quality,
         last_seq=mesh.last_seq if report.seq is None else report.seq,
         updated_at=now,
         version=mesh.version + 1,
@@ -90,6 +93,7 @@ def retry(mesh: Mesh, job_id: str, now: float) -> Mesh:
         message="Queued for retry",
         started_at=None,
         result_url=None,
+        quality=None,
         last_seq=-1,
         updated_at=now,
         version=mesh.version + 1,

@@ -28,8 +28,9 @@ def test_progress_never_decreases_within_an_attempt() -> None:
 
 def test_completed_means_100_and_keeps_result_url() -> None:
     m = state.apply_report(mesh(), Report(progress=40), now=1.0)
-    done = state.apply_report(m, Report(status=Status.COMPLETED, result_url="/r/1"), now=2.0)
+    done = state.apply_report(m, Report(status=Status.COMPLETED, result_url="/r/1", quality={"cells": 3}), now=2.0)
     assert done.status is Status.COMPLETED and done.progress == 100 and done.result_url == "/r/1"
+    assert done.quality == {"cells": 3}
 
 
 @pytest.mark.parametrize("final", [Status.COMPLETED, Status.FAILED, Status.CANCELLED])

@@ -19,6 +19,7 @@ from .validation import InvalidInput
 MAX_MESSAGE = 2000
 MAX_URL = 2048
 MAX_JOB_ID = 128
+MAX_QUALITY = 4096  # bytes of the quality report, encoded as JSON
 
 
 def parse_body(body: bytes, content_type: str) -> dict[str, Any]:
@@ -53,6 +54,7 @@ def parse_callback(data: dict[str, Any], *, from_form: bool = False) -> tuple[st
         status=_status(data.get("status")),
         seq=_seq(data.get("seq"), from_form),
         result_url=_url(data.get("result_url")),
+        quality=_quality(data.get("quality"), from_form),
     )
 
 
@@ -109,3 +111,23 @@ def _url(value: Any) -> str | None:
     if url is None or url == "":
         return None
     return validation.result_url(url)
+
+
+def _quality(value: Any, from_form: bool) -> dict[str, Any] | None:
+    """The worker's quality report: a JSON object of at most :data:`MAX_QUALITY` bytes, finite numbers only."""
+    if value is None or (from_form and value == ""):
+        return None
+    if from_form and isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except (ValueError, RecursionError) as exc:
+            raise InvalidInput(422, "quality must be a JSON object", "quality") from exc
+    if not isinstance(value, dict):
+        raise InvalidInput(422, "quality must be a JSON object", "quality")
+    try:
+        encoded = json.dumps(value, allow_nan=False, separators=(",", ":"))
+    except (ValueError, RecursionError) as exc:
+        raise InvalidInput(422, "quality must hold finite numbers only", "quality") from exc
+    if len(encoded.encode("utf-8")) > MAX_QUALITY:
+        raise InvalidInput(422, f"quality must be at most {MAX_QUALITY} bytes as JSON", "quality")
+    return value

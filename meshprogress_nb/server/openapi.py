@@ -28,6 +28,20 @@ def _id_param(name: str) -> dict[str, Any]:
 
 NULLABLE_INT = {"type": "integer", "nullable": True}
 NULLABLE_STR = {"type": "string", "nullable": True}
+# The worker's quality report of a completed job (at most 4 KiB as JSON, finite numbers only); see docs/api.md.
+QUALITY = {
+    "type": "object",
+    "properties": {
+        "kind": {"type": "string", "enum": ["surface", "tetrahedra"]},
+        "units": {"type": "string"},
+        "cells": {"type": "integer"},
+        "watertight": {"type": "boolean"},
+        "volume": {"type": "number"},
+        "surface_area": {"type": "number"},
+        "min_angle_deg": {"type": "number"},
+        "min_dihedral_deg": {"type": "number"},
+    },
+}
 
 SCHEMAS: dict[str, Any] = {
     "Error": {
@@ -60,6 +74,7 @@ SCHEMAS: dict[str, Any] = {
             "updated_at": {"type": "string", "format": "date-time"},
             "estimated_remaining": NULLABLE_INT,
             "result_url": NULLABLE_STR,
+            "quality": {**QUALITY, "nullable": True},
             "version": {"type": "integer"},
             "attempt": {"type": "integer"},
             "callback": _ref("Callback"),
@@ -120,6 +135,7 @@ SCHEMAS: dict[str, Any] = {
                 "pattern": f"^$|{RESULT_URL_PATTERN}",
                 "description": "a same-origin absolute path (not // or /\\) or an http(s) URL; empty: none",
             },
+            "quality": QUALITY,
         },
     },
     "Accepted": {

@@ -37,6 +37,7 @@ def merge(older: Report, newer: Report) -> Report:
         status=newer.status or older.status,
         seq=_latest(older.seq, newer.seq, max),
         result_url=newer.result_url or older.result_url,
+        quality=newer.quality or older.quality,
     )
 
 

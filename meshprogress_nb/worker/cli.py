@@ -1,4 +1,5 @@
-"""``meshprogress-worker run``: one mesh job from the command line, for Slurm or any batch system.
+"""``meshprogress-worker run``: one mesh job from the command line, for Slurm or any batch system, reporting to
+the hub; ``meshprogress-worker mesh INPUT -o OUT.vtu``: the same mesher with no hub, a progress bar in the terminal.
 
 The job's identity comes from options or from the environment a dispatcher sets: ``MESHPROGRESS_JOB_ID``,
 ``MESHPROGRESS_CALLBACK_TOKEN`` (prefer the variable: options are visible to other users in ``ps``) and
@@ -16,7 +17,7 @@ import sys
 import threading
 from pathlib import Path
 from types import FrameType
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from .reporter import ENV_JOB_ID, ENV_TOKEN, ENV_URL, CallbackAuthError, JobCancelled, ProgressReporter
 
@@ -49,11 +50,28 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--smooth-iterations", type=int, default=8, help="Gaussian smoothing passes (default: 8)")
     run.add_argument("--level", type=float, help="isosurface level in 0..1 (default: Otsu's threshold)")
     run.add_argument("--min-interval", type=float, default=0.2, help="seconds between progress posts (default: 0.2)")
+    _mesher_options(run)
+    mesh = commands.add_parser("mesh", help="generate one mesh here, with a progress bar (no hub)")
+    mesh.add_argument("images", nargs="+", type=Path, help="an image, a volume file, a DICOM folder, or slices")
+    mesh.add_argument("-o", "--output", type=Path, required=True, help="mesh file: .vtu .msh .xdmf .ply .stl .obj")
+    mesh.add_argument("--mode", choices=["heightfield", "isosurface"], help="default: isosurface for a volume")
+    mesh.add_argument("--target-faces", type=int, default=200_000, help="at most this many faces (default: 200000)")
+    mesh.add_argument("--smooth-iterations", type=int, default=8, help="Gaussian strength (default: 8)")
+    mesh.add_argument("--level", type=float, help="isosurface level in 0..1 (default: Otsu's threshold)")
+    _mesher_options(mesh)
     return p
+
+
+def _mesher_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--kind", choices=["surface", "tetrahedra"], default="surface", help="default: surface")
+    command.add_argument("--labels", type=int, nargs="+", help="labels of a label map to mesh (default: all)")
+    command.add_argument("--levels", type=float, nargs="+", help="several isosurface levels in 0..1")
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if args.command == "mesh":
+        return mesh_here(args)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     callback_url = args.callback_url or os.environ.get(ENV_URL)
     job_id = args.job_id or os.environ.get(ENV_JOB_ID)
@@ -82,11 +100,11 @@ def run(args: argparse.Namespace, reporter: ProgressReporter) -> int:
                 output,
                 reporter,
                 mode=args.mode,
-                target_faces=args.target_faces,
-                smooth_iterations=args.smooth_iterations,
-                level=args.level,
+                **_mesher_kwargs(args),
             )
-            reporter.complete(result_url=args.result_url, message=f"{result.faces} faces written")
+            reporter.complete(
+                result_url=args.result_url, message=f"{result.faces} faces written", quality=result.quality
+            )
     except JobCancelled as exc:
         print(f"meshprogress-worker: stopped: {exc}", file=sys.stderr)
         return EXIT_CANCELLED
@@ -104,6 +122,47 @@ def run(args: argparse.Namespace, reporter: ProgressReporter) -> int:
         return EXIT_CANCELLED
     print(f"{result.path} ({result.vertices} vertices, {result.faces} faces)")
     return EXIT_COMPLETED
+
+
+def mesh_here(args: argparse.Namespace) -> int:
+    """Generate the mesh in this process, drawing its progress with tqdm; the exit status."""
+    from .mesher import generate_mesh
+    from .terminal import TerminalProgress
+
+    try:
+        with TerminalProgress() as progress:
+            result = generate_mesh(args.images, args.output, progress, mode=args.mode, **_mesher_kwargs(args))
+    except Exception as exc:
+        print(f"meshprogress-worker: failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    print(summary(result.path, result.quality))
+    return EXIT_COMPLETED
+
+
+def summary(path: Path, quality: dict[str, Any]) -> str:
+    """One line of the result's headline figures."""
+    units = quality.get("units", "")
+    angle = (
+        f"min dihedral {quality['min_dihedral_deg']:.1f} deg"
+        if "min_dihedral_deg" in quality
+        else f"min angle {quality.get('min_angle_deg', 0):.1f} deg"
+    )
+    closed = "watertight" if quality.get("watertight") else "NOT watertight"
+    return (
+        f"{path}: {quality.get('cells', 0)} {quality.get('kind', '')} cells, {closed}, "
+        f"volume {quality.get('volume', 0):.6g} {units}^3, area {quality.get('surface_area', 0):.6g} {units}^2, {angle}"
+    )
+
+
+def _mesher_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        "kind": args.kind,
+        "labels": args.labels,
+        "levels": args.levels,
+        "level": args.level,
+        "target_faces": args.target_faces,
+        "smooth_iterations": args.smooth_iterations,
+    }
 
 
 def _default_output(first: Path) -> Path:

@@ -1,65 +1,77 @@
-"""Images to triangle meshes, in five stages whose reported progress follows the work done.
+"""Images to meshes, in stages whose reported progress follows the time they take.
 
-``heightfield``: one image becomes a closed solid whose top is the image's brightness (a relief over a flat base).
-``isosurface``: a stack of images (several files, a directory of slices, or a multi-page TIFF) becomes a volume
-whose surface at ``level`` is found by marching cubes, slab by slab.
+``heightfield``: one 2D image becomes a closed solid whose top is the image's brightness (a relief over a flat
+base). ``isosurface``: a volume (NIfTI, NRRD, MetaImage, a DICOM series, a TIFF stack, or a folder of slices)
+becomes one closed surface per label of a label map, or per threshold of a grey-level image (Otsu's by default),
+in physical coordinates (spacing, origin and direction from the file). With ``kind="tetrahedra"`` each region's
+surface is then filled with tetrahedra.
 
-Stages: ``load`` (decode, per slice), ``preprocess`` (grayscale, normalize to 0..1, fit to ``max_side``, Gaussian
-smoothing pass by pass), ``mesh`` (row blocks of the height field, or slabs of marching cubes), ``simplify`` (the
-field resampled on a coarser grid and meshed again, so the result stays closed, until it has at most
-``target_faces`` faces), ``write`` (PLY, STL or OBJ by ``output``'s suffix, in chunks). The stages' weights are
-estimated before any work from the images' sizes, the options and the format, so that progress is roughly
-proportional to time and an ETA computed from it means something.
+Stages: ``load``, ``preprocess`` (normalize, fit to ``max_side``, Gaussian smoothing), ``mesh`` (marching cubes, or
+the height field's grid), ``simplify`` (quadric decimation to ``target_faces``, checked closed, with resampling as
+the fallback), ``tetrahedralize`` (tetrahedra only) and ``write`` (the result through meshio, its preview and its
+quality report). Each stage's share of the bar is planned from measured per-unit costs (:data:`COST`) and the sizes
+known when it starts, so the plan is made again once the surface's size is known; a stage that is one library
+call advances with the time its estimate gives it, up to 95 %, and completes when the call returns.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
-from .format_names import mesh_format
-from .formats import write_mesh
-from .meshes import Mesh, height_field_faces, height_field_solid, isosurface, resample, smooth_step
+from .geometry import Frame, Geometry, height_field_faces, height_field_solid, is_closed
+from .output_formats import SURFACE_FORMATS, mesh_format
+from .readers import Image, expand, probe, read_image
 
 STAGES = ("load", "preprocess", "mesh", "simplify", "write")
+TETRA_STAGES = ("load", "preprocess", "mesh", "simplify", "tetrahedralize", "write")
 MODES = ("heightfield", "isosurface")
-IMAGE_SUFFIXES = frozenset({".png", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".pgm", ".ppm"})
-BASE = 0.05  # thickness of the height-field solid under the image's darkest point
+KINDS = ("surface", "tetrahedra")
+BASE = 0.05  # thickness of the height-field solid under the image's darkest point, in units of its longer side
 MAX_TARGET_FACES = 50_000_000
-MAX_SMOOTH_ITERATIONS = 1_000_000  # 20,000 passes over a 384x384 image take ~8 s: tests use this for slow jobs
+MAX_SMOOTH_ITERATIONS = 1_000_000
+MAX_LEVELS = 16
 
-# Seconds per unit of work of each step, measured on one core of a 2-core VM (numpy 2.4, scikit-image 0.26).
-# Only their ratios matter: they turn sizes into stage weights. See estimate_stage_seconds().
+# Seconds per unit of work, measured on one core of a 2-core VM (numpy 2.4, scipy 1.17, scikit-image 0.26,
+# fast-simplification 0.2, wildmeshing 0.4, meshio 5.3) by bench/mesher.py --calibrate. Only ratios matter.
 COST = {
-    "decode": 1.6e-8,  # per pixel
-    "normalize": 4e-9,  # per sample
-    "smooth": 2e-9,  # per sample, per pass along one axis
-    "resample": 2.5e-8,  # per sample of the input
+    "decode": 6e-9,  # per voxel read
+    "normalize": 3e-9,  # per voxel
+    "smooth": 5e-10,  # per voxel, per axis, per kernel tap
+    "zoom": 2e-8,  # per voxel of a resampled grid
+    "cubes": 1.5e-8,  # per voxel scanned by marching cubes
+    "face": 4e-7,  # per face marching cubes makes
     "grid": 9e-8,  # per face of a height-field solid
-    "cubes": 4e-8,  # per voxel scanned by marching cubes
-    "surface": 4e-7,  # per face of an isosurface (marching cubes' output, then welding)
-    "ply": 2.5e-8,  # per face written
-    "stl": 1.6e-7,
-    "obj": 5.5e-7,
+    "decimate": 5e-6,  # per face in
+    "error": 3e-5,  # per measured vertex (simplification_error's sample)
+    "tetra": 1.5e-2,  # per surface face fTetWild fills (a fixed cost dominates at small sizes)
+    "write": 5e-7,  # per cell written (all formats through meshio, plus the preview and the report)
 }
-SURFACE_DENSITY = 10.0  # isosurface faces per voxel^(2/3): a guess from typical volumes, before meshing
+SURFACE_DENSITY = 6.0  # isosurface faces per voxel^(2/3) of an object filling part of its volume: a first guess
 FLOOR = 1e-3  # seconds: every stage keeps a sliver of the bar, so each one's start is reported
+TICK = 0.1  # seconds between progress updates during one long library call
 
 
 @dataclass(frozen=True)
 class MeshResult:
-    """What :func:`generate_mesh` wrote."""
+    """What :func:`generate_mesh` wrote, and its quality report."""
 
     path: Path
     vertices: int
     faces: int
     mode: str
+    kind: str = "surface"
+    cells: int = 0
+    preview: Path | None = None
+    quality: dict[str, Any] = field(default_factory=dict)
 
 
 class StageProgress(Protocol):
@@ -68,8 +80,6 @@ class StageProgress(Protocol):
 
 class Reporter(Protocol):
     """What the mesher needs of a reporter: :class:`~.reporter.ProgressReporter` is one."""
-
-    def plan(self, weights: dict[str, float]) -> None: ...
 
     def stage(self, name: str, weight: float | None = None) -> AbstractContextManager[StageProgress]: ...
 
@@ -82,11 +92,31 @@ class _Silent:
 class _NoReporter:
     """Stands in for a reporter when the caller wants none."""
 
-    def plan(self, weights: dict[str, float]) -> None:
-        """Nothing to plan."""
-
     def stage(self, name: str, weight: float | None = None) -> AbstractContextManager[StageProgress]:
         return nullcontext(_Silent())
+
+
+class Planner:
+    """Lays the stages end to end, each one's share planned when it starts from the estimates known then."""
+
+    def __init__(self, reporter: Reporter, stages: Sequence[str]) -> None:
+        self.reporter = reporter
+        self.remaining = list(stages)
+        self.used = 0.0
+        self.estimates: dict[str, float] = {}
+
+    def plan(self, estimates: dict[str, float]) -> None:
+        """(Re)estimate the seconds of the stages to come."""
+        self.estimates.update({name: FLOOR + seconds for name, seconds in estimates.items()})
+
+    def stage(self, name: str) -> AbstractContextManager[StageProgress]:
+        self.remaining.remove(name)
+        if not self.remaining:
+            return self.reporter.stage(name, None)
+        left = self.estimates.get(name, FLOOR) + sum(self.estimates.get(n, FLOOR) for n in self.remaining)
+        share = (1.0 - self.used) * self.estimates.get(name, FLOOR) / left
+        self.used += share
+        return self.reporter.stage(name, share)
 
 
 def generate_mesh(
@@ -95,227 +125,370 @@ def generate_mesh(
     reporter: Reporter | None = None,
     *,
     mode: str | None = None,
+    kind: str = "surface",
+    labels: Sequence[int] | None = None,
+    levels: Sequence[float] | None = None,
+    level: float | None = None,
     target_faces: int = 200_000,
     smooth_iterations: int = 8,
     height_scale: float = 0.25,
-    level: float | None = None,
     max_side: int = 1024,
+    preview: bool = True,
 ) -> MeshResult:
-    """Mesh ``images`` into ``output`` (.ply, .stl or .obj), reporting each stage to ``reporter``.
+    """Mesh ``images`` into ``output`` (.vtu, .msh, .xdmf, .ply, .stl or .obj), reporting each stage.
 
-    ``images``: one image (height field), or several, a directory of slices, or a multi-page TIFF (isosurface).
-    ``mode``: ``"heightfield"`` or ``"isosurface"``; by default, isosurface when there is more than one slice.
-    ``target_faces``: the most faces the result may have. ``smooth_iterations``: passes of the binomial filter
-    along each axis, a Gaussian of sigma ``sqrt(n / 2)`` pixels. ``height_scale``: the relief's height, in units of
-    the image's longer side. ``level``: the isosurface's level on the normalized 0..1 scale, by default Otsu's
-    threshold. ``max_side``: larger inputs are resampled to at most this many samples along each axis first.
+    ``images``: a 2D image (height field) or a volume: one file, a DICOM folder, slices, or a multi-page TIFF.
+    ``mode``: ``"heightfield"`` or ``"isosurface"``; by default isosurface for a volume. ``kind``: ``"surface"``
+    or ``"tetrahedra"`` (volume meshes: .vtu, .msh or .xdmf). ``labels``: the labels of a label map to mesh (by
+    default every non-zero one of an integer image with at most 64 values). ``levels`` (or one ``level``): the
+    thresholds of a grey-level image on its normalized 0..1 scale (default: Otsu's). ``target_faces``: the most
+    surface faces. ``smooth_iterations``: the Gaussian's strength, sigma ``sqrt(n / 2)`` voxels along the finest
+    axis (for label masks at most 1 voxel, so thin parts survive). ``height_scale``: the relief's height, in
+    units of the image's longer side. ``max_side``: larger inputs are resampled to at most this many samples
+    along each axis first. ``preview``: also write ``<stem>.preview.ply`` (see :mod:`.preview`).
 
-    The reporter gets a :meth:`plan` of the five stages, then one ``stage`` after the other; it may be a
-    :class:`~.reporter.ProgressReporter`, whose ``JobCancelled`` then stops the work within one step.
+    ``reporter`` gets one ``stage(name, share)`` after the other; it may be a :class:`~.reporter.ProgressReporter`,
+    whose ``JobCancelled`` then stops the work within one step.
     """
-    paths = _image_paths(images)
+    paths = expand(images)
     output = Path(output)
     fmt = mesh_format(output)
-    _check_options(mode, target_faces, smooth_iterations, height_scale, level, max_side)
+    levels = [level] if levels is None and level is not None else levels
+    _check_options(mode, kind, fmt, labels, levels, target_faces, smooth_iterations, height_scale, max_side)
     shape = probe(paths)
     mode = mode or ("isosurface" if shape[0] > 1 else "heightfield")
     if mode == "heightfield" and shape[0] > 1:
         raise ValueError(f"a height field is made from one image, not {shape[0]} slices: use mode='isosurface'")
     if mode == "isosurface" and (shape[0] < 2 or min(shape) < 2):
         raise ValueError("an isosurface needs at least 2 slices of at least 2x2 pixels")
-    rep = reporter or _NoReporter()
-    rep.plan(estimate_stage_seconds(shape, mode, fmt, target_faces, smooth_iterations, max_side))
+    if mode == "heightfield" and kind == "tetrahedra":
+        raise ValueError("tetrahedra are made from volumes: use an image stack, or kind='surface'")
+    import_libraries(kind)  # before the first stage, so that no stage's time holds an import
+    planner = Planner(reporter or _NoReporter(), TETRA_STAGES if kind == "tetrahedra" else STAGES)
+    sizes = StageSizes(shape, mode, max_side, smooth_iterations, target_faces)
+    planner.plan(sizes.estimate())
 
-    with rep.stage("load") as st:
-        volume = _load(paths, shape[0], st)
-    with rep.stage("preprocess") as st:
-        data = _preprocess(volume[0] if mode == "heightfield" else volume, smooth_iterations, max_side, st)
+    with planner.stage("load") as st:
+        image = _ticking(st, sizes.load_seconds(), "reading", lambda: read_image(paths))
     if mode == "heightfield":
-        data = np.flipud(data)  # image rows run down; the relief's y runs up, so it reads like the image from above
-        extent = _extent(data.shape)
-        with rep.stage("mesh") as st:
-            mesh = height_field_solid(BASE + height_scale * data, extent, _relay(st, "triangulating"))
-        with rep.stage("simplify") as st:
-            mesh = _simplify_height_field(mesh, data, extent, height_scale, target_faces, st)
+        surface, units, simplification = _height_field(image, planner, sizes, height_scale)
     else:
-        level = _otsu(data) if level is None else level
-        spacing = _volume_spacing(data.shape, data.shape)
-        with rep.stage("mesh") as st:
-            mesh = isosurface(data, level, spacing, _relay(st, "marching cubes"))
-        with rep.stage("simplify") as st:
-            mesh = _simplify_isosurface(mesh, data, level, target_faces, st)
-    with rep.stage("write") as st:
-        write_mesh(mesh, output, _relay(st, f"writing {output.name}"))
-    return MeshResult(output, len(mesh.vertices), len(mesh.faces), mode)
+        surface, units, simplification = _volume(image, planner, sizes, labels, levels)
+    result = surface
+    if kind == "tetrahedra":
+        planner.plan({"tetrahedralize": COST["tetra"] * len(surface.cells)})
+        with planner.stage("tetrahedralize") as st:
+            from .tetrahedra import tetrahedralize
+
+            result = _ticking(
+                st, COST["tetra"] * len(surface.cells), "fTetWild", lambda: tetrahedralize(surface, _stay)
+            )
+    with planner.stage("write") as st:
+        from .preview import write_preview
+        from .quality import quality_report
+        from .writers import write_mesh
+
+        seconds = COST["write"] * len(result.cells) / 2
+        _ticking(st, seconds, f"writing {output.name}", lambda: write_mesh(result, output), (0.0, 0.5))
+        st.update(0.5, "measuring quality")
+        quality = quality_report(result, units, simplification)
+        st.update(0.8, "writing the preview")
+        preview_file = write_preview(result, output) if preview else None
+    return MeshResult(
+        output,
+        len(result.points),
+        len(surface.cells),
+        mode,
+        kind,
+        len(result.cells),
+        preview_file,
+        quality,
+    )
 
 
-def estimate_stage_seconds(
-    shape: tuple[int, int, int], mode: str, fmt: str, target_faces: int, smooth_iterations: int, max_side: int
-) -> dict[str, float]:
-    """The expected seconds of each stage (on the machine :data:`COST` was measured on), for ``plan()``.
+def import_libraries(kind: str) -> None:
+    """Import what the stages call (about a second the first time), so that it is not counted in a stage."""
+    import fast_simplification  # noqa: F401
+    import meshio  # noqa: F401
+    import scipy.ndimage  # noqa: F401
+    import scipy.spatial  # noqa: F401
+    import skimage.filters  # noqa: F401
+    import skimage.measure  # noqa: F401
+    import trimesh.triangles  # noqa: F401
 
-    ``shape`` is (slices, height, width) as :func:`probe` finds it, before any work.
-    """
-    raw = math.prod(shape)
-    work = _fitted(shape if mode == "isosurface" else shape[1:], max_side)
-    n = math.prod(work)
-    preprocess = COST["normalize"] * raw + COST["smooth"] * n * smooth_iterations * len(work)
-    if work != (shape if mode == "isosurface" else shape[1:]):
-        preprocess += COST["resample"] * raw
-    if mode == "heightfield":
-        full = height_field_faces(*work)
-        mesh = COST["grid"] * full
-        simplified = COST["resample"] * n + COST["grid"] * target_faces
-    else:
-        full = int(SURFACE_DENSITY * n ** (2 / 3))
-        mesh = COST["cubes"] * n + COST["surface"] * full
-        kept = target_faces / max(full, 1)
-        simplified = COST["resample"] * n + COST["cubes"] * n * kept**1.5 + COST["surface"] * target_faces
-    faces = min(full, target_faces)
-    seconds = {
-        "load": COST["decode"] * raw,
-        "preprocess": preprocess,
-        "mesh": mesh,
-        "simplify": simplified if full > target_faces else 0.0,
-        "write": COST[fmt] * faces,
-    }
-    return {stage: FLOOR + seconds[stage] for stage in STAGES}
+    if kind == "tetrahedra":
+        import wildmeshing  # noqa: F401
 
 
-def probe(paths: list[Path]) -> tuple[int, int, int]:
-    """(slices, height, width) from the images' headers, without decoding them."""
-    from PIL import Image
+@dataclass
+class StageSizes:
+    """What the estimates are made of, filled in as the work learns it."""
 
-    slices, sizes = 0, set()
-    for path in paths:
-        with Image.open(path) as image:
-            slices += getattr(image, "n_frames", 1)
-            sizes.add((image.height, image.width))
-    if len(sizes) != 1:
-        raise ValueError(f"the images differ in size: {sorted(sizes)}")
-    height, width = sizes.pop()
-    return slices, height, width
+    shape: tuple[int, int, int]
+    mode: str
+    max_side: int
+    smooth_iterations: int
+    target: int
+    regions: int = 1
+    faces: int = 0
+    labels_map: bool = False
 
+    @property
+    def work(self) -> tuple[int, ...]:
+        shape = self.shape if self.mode == "isosurface" else self.shape[1:]
+        return _fitted(shape, self.max_side)
 
-# -- stages ----------------------------------------------------------------------------------------------------
+    def load_seconds(self) -> float:
+        return COST["decode"] * math.prod(self.shape)
 
-
-def _image_paths(images: str | Path | Sequence[str | Path]) -> list[Path]:
-    given = [Path(images)] if isinstance(images, str | Path) else [Path(p) for p in images]
-    paths: list[Path] = []
-    for path in given:
-        if path.is_dir():
-            paths.extend(sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES))
+    def estimate(self) -> dict[str, float]:
+        raw, n = math.prod(self.shape), math.prod(self.work)
+        taps = 6 * math.sqrt(self.smooth_iterations / 2) + 1
+        preprocess = COST["normalize"] * raw + (COST["zoom"] * n if n != raw else 0.0)
+        if self.mode == "heightfield":
+            faces = self.faces or height_field_faces(*self.work)
+            preprocess += COST["smooth"] * n * taps * 2
+            mesh = COST["grid"] * faces
         else:
-            paths.append(path)
-    if not paths:
-        raise ValueError(f"no image in {', '.join(map(str, given)) or 'the arguments'}")
-    return paths
+            faces = self.faces or int(SURFACE_DENSITY * n ** (2 / 3)) * self.regions
+            if not self.labels_map:
+                preprocess += COST["smooth"] * n * taps * 3
+            mesh = COST["cubes"] * n * self.regions + COST["face"] * faces
+        simplify = COST["decimate"] * faces + COST["error"] * min(20_000, faces // 2) if faces > self.target else 0.0
+        return {
+            "load": self.load_seconds(),
+            "preprocess": preprocess,
+            "mesh": mesh,
+            "simplify": simplify,
+            "write": COST["write"] * min(faces, self.target),
+        }
+
+
+def _height_field(
+    image: Image, planner: Planner, sizes: StageSizes, height_scale: float
+) -> tuple[Geometry, str, dict[str, Any] | None]:
+    with planner.stage("preprocess") as st:
+        data = _normalized(image.data[0], sizes.max_side, st)
+        sigma = math.sqrt(sizes.smooth_iterations / 2)
+        if sigma > 0:
+            from .surfaces import smooth
+
+            data = smooth(data[None], (0.0, sigma, sigma), lambda f: st.update(0.3 + 0.7 * f, "smoothing"))[0]
+    data = np.flipud(data)  # image rows run down; the relief's y runs up, so it reads like the image from above
+    height, width = data.shape
+    if image.physical:
+        _, sy, sx = image.frame.spacing
+        sy, sx = sy * (image.shape[1] - 1) / (height - 1), sx * (image.shape[2] - 1) / (width - 1)
+        extent = ((width - 1) * sx, (height - 1) * sy)
+        units = "mm"
+    else:
+        side = max(height, width) - 1
+        extent = ((width - 1) / side, (height - 1) / side)
+        units = "relative"
+    scale = max(extent)
+    z = scale * (BASE + height_scale * data)
+    with planner.stage("mesh") as st:
+        full = height_field_solid(z, extent, lambda f: st.update(f, "triangulating"))
+    sizes.faces = len(full.cells)
+    planner.plan(sizes.estimate())
+
+    def resampled(factor: float) -> Geometry:
+        from scipy.ndimage import zoom
+
+        grid = (max(2, round(height * factor)), max(2, round(width * factor)))
+        return height_field_solid(zoom(z, (grid[0] / height, grid[1] / width), order=1), extent)
+
+    def faces_at(factor: float) -> int:
+        return height_field_faces(max(2, round(height * factor)), max(2, round(width * factor)))
+
+    with planner.stage("simplify") as st:
+        surface, simplification = _simplify(full, sizes, st, resampled, faces_at)
+    return surface, units, simplification
+
+
+def _volume(
+    image: Image, planner: Planner, sizes: StageSizes, labels: Sequence[int] | None, levels: Sequence[float] | None
+) -> tuple[Geometry, str, dict[str, Any] | None]:
+    from .surfaces import find_labels, label_surfaces, level_surfaces, sigmas, smooth
+
+    found = find_labels(image.data) if levels is None else None
+    chosen = list(labels) if labels else found
+    frame = image.frame
+    sigma_voxels = math.sqrt(sizes.smooth_iterations / 2)
+    with planner.stage("preprocess") as st:
+        if chosen:
+            data = image.data
+            if max(data.shape) > sizes.max_side:
+                from scipy.ndimage import zoom
+
+                factors = [m / n for m, n in zip(sizes.work, data.shape, strict=True)]
+                data = zoom(data, factors, order=0)
+                frame = _zoomed(frame, image.data.shape, data.shape)
+            sizes.labels_map, sizes.regions = True, len(chosen)
+        else:
+            data = _normalized(image.data, sizes.max_side, st)
+            frame = _zoomed(frame, image.data.shape, data.shape)
+            data = smooth(data, sigmas(sigma_voxels, frame), lambda f: st.update(0.3 + 0.7 * f, "smoothing"))
+            levels = list(levels) if levels else [_otsu(data)]
+            sizes.regions = len(levels)
+    planner.plan(sizes.estimate())
+    with planner.stage("mesh") as st:
+        if chosen:
+            mask_sigma = sigmas(min(1.0, sigma_voxels), frame)
+            full = label_surfaces(data, frame, chosen, mask_sigma, lambda f: st.update(f, "marching cubes"))
+        else:
+            assert levels is not None
+            seconds = COST["cubes"] * data.size + COST["face"] * int(SURFACE_DENSITY * data.size ** (2 / 3))
+            full = _ticking(
+                st, seconds * len(levels), "marching cubes", lambda: level_surfaces(data, frame, levels, _stay)
+            )
+    sizes.faces = len(full.cells)
+    planner.plan(sizes.estimate())
+
+    def resampled(factor: float) -> Geometry:
+        from scipy.ndimage import zoom
+
+        coarse = zoom(data, factor, order=0 if chosen else 1)
+        coarse_frame = _zoomed(frame, data.shape, coarse.shape)
+        if chosen:
+            return label_surfaces(coarse, coarse_frame, chosen, sigmas(min(1.0, sigma_voxels), coarse_frame), _stay)
+        return level_surfaces(coarse, coarse_frame, list(levels or []), _stay)
+
+    with planner.stage("simplify") as st:
+        surface, simplification = _simplify(full, sizes, st, resampled, None)
+    units = "mm" if image.physical else "voxel"
+    return surface, units, simplification
+
+
+def _simplify(
+    full: Geometry,
+    sizes: StageSizes,
+    st: StageProgress,
+    resampled: Callable[[float], Geometry],
+    faces_at: Callable[[float], int] | None,
+) -> tuple[Geometry, dict[str, Any] | None]:
+    """Quadric decimation to the target, checked closed; else the field resampled coarser and meshed again."""
+    from .quality import simplification_error
+    from .surfaces import decimate
+
+    if len(full.cells) <= sizes.target:
+        st.update(1.0, f"{len(full.cells)} faces: no simplification needed")
+        return full, None
+    seconds = COST["decimate"] * len(full.cells)
+    surface = _ticking(st, seconds, "quadric decimation", lambda: decimate(full, sizes.target), (0.0, 0.8))
+    method = "quadric"
+    if surface is None:
+        method = "resample"
+        factor = math.sqrt(sizes.target / len(full.cells))
+        while True:
+            factor *= 0.97
+            if faces_at is not None and faces_at(factor) > sizes.target:
+                continue
+            surface = resampled(factor)
+            if len(surface.cells) <= sizes.target:
+                break
+        if not is_closed(surface):
+            raise ValueError(f"target_faces={sizes.target} is too few faces to keep this surface closed")
+    st.update(0.8, "measuring the simplification's error")
+    error = simplification_error(full, surface, method)
+    st.update(1.0, f"{len(full.cells)} -> {len(surface.cells)} faces ({method})")
+    return surface, error
+
+
+# -- helpers ---------------------------------------------------------------------------------------------------
+
+
+def _stay(_: float) -> None:
+    """Progress of a call that :func:`_ticking` reports by time."""
+
+
+def _ticking(
+    st: StageProgress, seconds: float, message: str, call: Callable[[], Any], span: tuple[float, float] = (0.0, 1.0)
+) -> Any:
+    """``call()``, while a thread advances ``st`` over ``span`` with the time its estimate of ``seconds`` gives it
+    (to 95 % of the span)."""
+    with _ticker(st, seconds, message, span):
+        return call()
+
+
+@contextmanager
+def _ticker(st: StageProgress, seconds: float, message: str, span: tuple[float, float]) -> Iterator[None]:
+    stop = threading.Event()
+    started = time.monotonic()
+    start, end = span
+
+    def tick() -> None:
+        while not stop.wait(TICK):
+            done = min(0.95, (time.monotonic() - started) / max(seconds, 1e-6))
+            try:
+                st.update(start + (end - start) * done, message)
+            except Exception:  # a cancel: the main thread sees it at its next update
+                return
+
+    thread = threading.Thread(target=tick, name="meshprogress-ticker", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
 
 
 def _check_options(
-    mode: str | None, target: int, iterations: int, height_scale: float, level: float | None, max_side: int
+    mode: str | None,
+    kind: str,
+    fmt: str,
+    labels: Sequence[int] | None,
+    levels: Sequence[float] | None,
+    target: int,
+    iterations: int,
+    height_scale: float,
+    max_side: int,
 ) -> None:
     """The options may come from a job's params, typed by a user: check them before any work."""
 
     def integer(value: object) -> bool:
         return isinstance(value, int) and not isinstance(value, bool)
 
+    def number(value: object) -> bool:
+        return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
     if mode is not None and mode not in MODES:
         raise ValueError(f"unknown mode {mode!r}: use heightfield or isosurface")
+    if kind not in KINDS:
+        raise ValueError(f"unknown kind {kind!r}: use surface or tetrahedra")
+    if kind == "tetrahedra" and fmt in SURFACE_FORMATS:
+        raise ValueError(f"kind='tetrahedra' is written as .vtu, .msh or .xdmf, not .{fmt} (a surface format)")
     if not integer(target) or not 20 <= target <= MAX_TARGET_FACES:
         raise ValueError(f"target_faces must be an integer from 20 to {MAX_TARGET_FACES}, not {target!r}")
     if not integer(iterations) or not 0 <= iterations <= MAX_SMOOTH_ITERATIONS:
         raise ValueError(f"smooth_iterations must be an integer from 0 to {MAX_SMOOTH_ITERATIONS}")
-    if not isinstance(height_scale, int | float) or not 0 < height_scale <= 100:
+    if not number(height_scale) or not 0 < height_scale <= 100:
         raise ValueError("height_scale must be a number above 0 (and at most 100)")
-    if level is not None and (not isinstance(level, int | float) or not 0 < level < 1):
-        raise ValueError("level must be between 0 and 1 (the normalized intensity)")
+    if levels is not None and (
+        isinstance(levels, str) or not 0 < len(levels) <= MAX_LEVELS or not all(number(v) and 0 < v < 1 for v in levels)
+    ):
+        raise ValueError(f"level(s) must be 1 to {MAX_LEVELS} numbers between 0 and 1 (the normalized intensity)")
+    if labels is not None and (
+        isinstance(labels, str) or not 0 < len(labels) <= 64 or not all(integer(v) and v > 0 for v in labels)
+    ):
+        raise ValueError("labels must be 1 to 64 positive integers")
     if not integer(max_side) or max_side < 2:
         raise ValueError("max_side must be an integer of at least 2")
 
 
-def _load(paths: list[Path], slices: int, st: StageProgress) -> np.ndarray:
-    """Every frame of every image as float32 grayscale (luminance for colour images), stacked (z, y, x)."""
-    from PIL import Image, ImageSequence
-
-    planes: list[np.ndarray] = []
-    for path in paths:
-        with Image.open(path) as image:
-            for frame in ImageSequence.Iterator(image):
-                planes.append(np.asarray(frame.convert("F"), dtype=np.float32))
-                st.update(len(planes) / slices, f"loaded {path.name}")
-    return np.stack(planes)
-
-
-def _preprocess(data: np.ndarray, iterations: int, max_side: int, st: StageProgress) -> np.ndarray:
-    """Normalize to 0..1, fit within ``max_side``, then smooth pass by pass (each pass a step of progress)."""
-    fitted = _fitted(data.shape, max_side)
-    steps = 1 + (fitted != data.shape) + iterations * data.ndim
+def _normalized(data: np.ndarray, max_side: int, st: StageProgress) -> np.ndarray:
+    """0..1 float32, resampled to fit within ``max_side``."""
     low, high = float(data.min()), float(data.max())
-    data = (data - low) / (high - low) if high > low else np.zeros_like(data)
-    done = 1
-    st.update(done / steps, "normalizing")
+    data = ((data - low) / (high - low)).astype(np.float32) if high > low else np.zeros(data.shape, np.float32)
+    st.update(0.2, "normalizing")
+    fitted = _fitted(data.shape, max_side)
     if fitted != data.shape:
-        data = resample(data, fitted)
-        done += 1
-        st.update(done / steps, f"resampling to {'x'.join(map(str, fitted))}")
-    for iteration in range(iterations):
-        for axis in range(data.ndim):
-            data = smooth_step(data, axis)
-            done += 1
-            st.update(done / steps, f"smoothing ({iteration + 1}/{iterations})")
-    return data.astype(np.float32, copy=False)
+        from scipy.ndimage import zoom
 
-
-def _simplify_height_field(
-    mesh: Mesh, data: np.ndarray, extent: tuple[float, float], height_scale: float, target: int, st: StageProgress
-) -> Mesh:
-    """Down to at most ``target`` faces: the image resampled on the largest grid whose solid fits, re-meshed."""
-    if len(mesh.faces) <= target:
-        st.update(1.0, f"{len(mesh.faces)} faces: no simplification needed")
-        return mesh
-    height, width = data.shape
-    scale = math.sqrt(target / (2 * height * width))
-    while True:
-        grid = (max(2, round(height * scale)), max(2, round(width * scale)))
-        if height_field_faces(*grid) <= target or grid == (2, 2):
-            break
-        scale *= 0.99
-    coarse = resample(data, grid)
-    st.update(0.5, f"resampled to {grid[0]}x{grid[1]}")
-    solid = height_field_solid(BASE + height_scale * coarse, extent, _relay(st, "re-triangulating", 0.5, 0.5))
-    st.update(1.0, f"{len(mesh.faces)} -> {len(solid.faces)} faces")
-    return solid
-
-
-def _simplify_isosurface(mesh: Mesh, data: np.ndarray, level: float, target: int, st: StageProgress) -> Mesh:
-    """Down to at most ``target`` faces: the volume resampled coarser and its surface found again.
-
-    A surface's face count goes with the square of the resolution, so one try nearly always fits; a retry, if
-    needed, takes 90 % of what is left of the stage's bar."""
-    if len(mesh.faces) <= target:
-        st.update(1.0, f"{len(mesh.faces)} faces: no simplification needed")
-        return mesh
-    faces = len(mesh.faces)
-    scale, start, share = 1.0, 0.0, 0.9
-    while faces > target:
-        scale *= 0.97 * math.sqrt(target / faces)
-        grid = tuple(max(2, round(n * scale)) for n in data.shape)
-        coarse = resample(data, grid)
-        try:
-            simplified = isosurface(
-                coarse, level, _volume_spacing(data.shape, grid), _relay(st, "marching cubes (coarser)", start, share)
-            )
-        except ValueError:
-            raise ValueError(f"target_faces={target} is too few faces to keep this volume's surface") from None
-        faces = len(simplified.faces)
-        start, share = start + share, (1 - start - share) * 0.9
-    st.update(1.0, f"{len(mesh.faces)} -> {faces} faces")
-    return simplified
-
-
-# -- helpers ---------------------------------------------------------------------------------------------------
+        data = zoom(data, [m / n for m, n in zip(fitted, data.shape, strict=True)], order=1, grid_mode=False)
+        st.update(0.3, f"resampling to {'x'.join(map(str, fitted))}")
+    return data
 
 
 def _fitted(shape: tuple[int, ...], max_side: int) -> tuple[int, ...]:
@@ -324,18 +497,12 @@ def _fitted(shape: tuple[int, ...], max_side: int) -> tuple[int, ...]:
     return tuple(max(2, round(n * factor)) if factor < 1 else n for n in shape)
 
 
-def _extent(shape: tuple[int, int]) -> tuple[float, float]:
-    """The height field's (x, y) size: the image's longer side is 1."""
-    height, width = shape
-    side = max(height, width) - 1
-    return (width - 1) / side, (height - 1) / side
-
-
-def _volume_spacing(full: tuple[int, ...], grid: tuple[int, ...]) -> tuple[float, float, float]:
-    """Voxel spacing of ``grid`` samples spanning a ``full`` volume scaled so that its longest axis is 1."""
-    side = max(full) - 1
-    z, y, x = ((n - 1) / (m - 1) / side for n, m in zip(full, grid, strict=True))
-    return z, y, x
+def _zoomed(frame: Frame, before: tuple[int, ...], after: tuple[int, ...]) -> Frame:
+    """The frame of a grid of ``after`` samples spanning the same extent as ``before`` (first to last sample)."""
+    if before == after:
+        return frame
+    spacing = tuple(s * (n - 1) / max(m - 1, 1) for s, n, m in zip(frame.spacing, before, after, strict=True))
+    return Frame(spacing, frame.origin, frame.direction)  # type: ignore[arg-type]
 
 
 def _otsu(data: np.ndarray) -> float:
@@ -346,6 +513,4 @@ def _otsu(data: np.ndarray) -> float:
     return float(threshold_otsu(data))
 
 
-def _relay(st: StageProgress, message: str, start: float = 0.0, share: float = 1.0) -> Callable[[float], None]:
-    """A progress callback for a step that covers ``start``..``start + share`` of ``st``."""
-    return lambda fraction: st.update(start + share * fraction, message)
+__all__ = ["STAGES", "TETRA_STAGES", "MeshResult", "generate_mesh"]

@@ -47,6 +47,7 @@ T = TypeVar("T")
 
 ENV_URL, ENV_JOB_ID, ENV_TOKEN = "MESHPROGRESS_CALLBACK_URL", "MESHPROGRESS_JOB_ID", "MESHPROGRESS_CALLBACK_TOKEN"
 MAX_MESSAGE = 2000  # the hub answers 422 to longer messages
+MAX_QUALITY = 4096  # and to larger quality reports
 RETRYABLE = frozenset({0, 408, 429})  # 0: no HTTP answer at all (connection refused, reset, timeout)
 
 # What became of one report.
@@ -184,8 +185,11 @@ class ProgressReporter:
         start, share = self._span
         return Tracked(self, iterable, total, desc, start, share)
 
-    def complete(self, result_url: str | None = None, message: str | None = None) -> None:
-        """Report the job ``completed`` (progress 100), with the URL where its result can be fetched.
+    def complete(
+        self, result_url: str | None = None, message: str | None = None, quality: dict[str, Any] | None = None
+    ) -> None:
+        """Report the job ``completed`` (progress 100), with the URL where its result can be fetched and the
+        result's ``quality`` report (a JSON object of at most 4 KiB, finite numbers only; the hub stores it).
 
         Raises ValueError at once for a ``result_url`` the widgets would not show as a link (the hub refuses it
         with a 422): inside ``with reporter:`` the job is then reported failed with that reason.
@@ -195,7 +199,9 @@ class ProgressReporter:
                 f"result_url {result_url[:80]!r} is neither a same-origin absolute path (not // or /\\) nor an "
                 "http(s) URL without backslashes or control characters"
             )
-        self._end("completed", message or "Completed", result_url)
+        if quality is not None and len(json.dumps(quality, allow_nan=False)) > MAX_QUALITY:
+            raise ValueError(f"the quality report must be at most {MAX_QUALITY} bytes as JSON")
+        self._end("completed", message or "Completed", result_url, quality)
 
     def fail(self, message: str) -> None:
         """Report the job ``failed`` with ``message`` (shown to the user)."""
@@ -252,7 +258,7 @@ class ProgressReporter:
                 self._state["message"] = message[:MAX_MESSAGE]
             self._post_state()
 
-    def _end(self, status: str, message: str, result_url: str | None) -> None:
+    def _end(self, status: str, message: str, result_url: str | None, quality: dict[str, Any] | None = None) -> None:
         with self._cond:
             if self._ended or self._auth_error or self._cancelled is not None:
                 return
@@ -262,6 +268,8 @@ class ProgressReporter:
                 self._state["progress"] = 100.0
             if result_url:
                 self._state["result_url"] = result_url
+            if quality is not None:
+                self._state["quality"] = quality
             self._post_state()
 
     def _post_state(self) -> None:

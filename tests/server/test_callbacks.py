@@ -100,3 +100,15 @@ def test_fuzzed_bodies_parse_or_fail_cleanly(body: bytes, content_type: str) -> 
         assert isinstance(parse_body(body, content_type), dict)
     except InvalidInput as exc:
         assert exc.status == 400
+
+
+def test_a_quality_report_is_a_small_json_object_of_finite_numbers() -> None:
+    quality = {"kind": "surface", "cells": 1772, "watertight": True, "bounding_box": [[0, 0, 0], [1, 2, 3]]}
+    _, report = parse_callback({"job_id": "j", "status": "completed", "quality": quality})
+    assert report.quality == quality
+    _, form = parse_callback(parse_body(b"job_id=j&quality=%7B%22cells%22%3A3%7D", FORM), from_form=True)
+    assert form.quality == {"cells": 3}
+    for bad in ([1, 2], "big", {"volume": float("nan")}, {"area": float("inf")}, {"notes": "x" * 5000}):
+        with pytest.raises(InvalidInput) as caught:
+            parse_callback({"job_id": "j", "quality": bad})
+        assert (caught.value.status, caught.value.field) == (422, "quality")

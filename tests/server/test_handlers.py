@@ -102,10 +102,15 @@ async def test_callback_lifecycle_cancel_and_retry(alice: Api) -> None:
     assert retried["version"] > cancelled.json()["version"]
     old = await alice.callback(mesh["callback"], mesh["job_id"], progress=50, seq=3)
     assert old.status_code == 401
-    fresh = await alice.callback(retried["callback"], retried["job_id"], status="completed", result_url="/r/1")
+    assert retried["quality"] is None
+    quality = {"kind": "surface", "cells": 1772, "watertight": True, "min_angle_deg": 12.5}
+    fresh = await alice.callback(
+        retried["callback"], retried["job_id"], status="completed", result_url="/r/1", quality=quality
+    )
     assert fresh.status_code == 202
     done = (await alice.http.get(f"{API}meshes/{mesh['id']}")).json()
     assert (done["status"], done["progress"], done["result_url"]) == ("completed", 100, "/r/1")
+    assert done["quality"] == quality
     assert (await alice.http.post(f"{API}meshes/{mesh['id']}/retry")).status_code == 409
     after = await alice.callback(retried["callback"], retried["job_id"], progress=10)
     assert after.status_code == 409 and after.json()["status"] == "completed"

@@ -37,11 +37,14 @@ async def test_updates_are_coalesced_and_the_final_state_always_arrives(hub: Hub
         reporter.update(step / 20, f"step {step}")
         if step % 200 == 0:
             time.sleep(0.05)
-    reporter.complete(result_url="/r.ply")
+    with pytest.raises(ValueError, match="4096"):
+        reporter.complete(quality={"notes": "x" * 5000})
+    reporter.complete(result_url="/r.ply", quality={"cells": 1772, "watertight": True})
     assert reporter.close(timeout=30)
     elapsed = time.monotonic() - started
     state = await mesh_state(alice, mesh)
     assert (state["status"], state["progress"], state["result_url"]) == ("completed", 100, "/r.ply")
+    assert state["quality"] == {"cells": 1772, "watertight": True}
     # 2,001 calls; at most one POST per 0.2 s plus the two status changes.
     posts = state["version"] - mesh["version"]
     assert posts <= elapsed / 0.2 + 3, (posts, elapsed)

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ...models import Mesh
-from ...worker.format_names import FORMATS
+from ...worker.output_formats import FORMATS
 from ..callbacks import InvalidInput
 from ..config import MeshProgress
 from ..hub import ProgressHub
@@ -23,7 +23,7 @@ from .limits import JobLimits, check_params
 
 log = logging.getLogger(__name__)
 
-PARAMS = frozenset({"mode", "target_faces", "smooth_iterations", "format"})
+PARAMS = frozenset({"mode", "kind", "labels", "levels", "target_faces", "smooth_iterations", "format"})
 
 
 class Dispatch:

@@ -34,8 +34,8 @@ def run_mesh_job(job: JobSpec) -> str:
             paths = _confined(job)
             with enforced(job.limits):
                 check_input(paths, job.limits)
-                generate_mesh(paths if len(paths) > 1 else paths[0], job.output, reporter, **job.params)
-            reporter.complete(result_url=job.result_url, message="Mesh written")
+                result = generate_mesh(paths if len(paths) > 1 else paths[0], job.output, reporter, **job.params)
+            reporter.complete(result_url=job.result_url, message="Mesh written", quality=result.quality)
     except JobCancelled:
         return "cancelled"
     except Exception as exc:  # reported as failed by the reporter's context manager

@@ -42,8 +42,12 @@ async def test_a_callback_to_one_server_reaches_a_subscriber_on_the_other(two_se
         assert (update["progress"], update["message"]) == (33, "from A")
         # The token issued by A is accepted by B: servers on one Redis share the secret.
         b_callback = {"url": b.url + "meshprogress/api/v1/mesh_callbacks/progress", "token": mesh["callback"]["token"]}
-        assert (await api_b.callback(b_callback, mesh["job_id"], status="completed")).status_code == 202
+        quality = {"kind": "surface", "cells": 1772, "watertight": True, "volume": 4188.5}
+        done = await api_b.callback(b_callback, mesh["job_id"], status="completed", quality=quality)
+        assert done.status_code == 202
         assert (await cable.next())["message"]["status"] == "completed"
+        # The quality report is stored in Redis: the other server returns it.
+        assert (await api_a.http.get(f"meshprogress/api/v1/meshes/{mesh['id']}")).json()["quality"] == quality
         cancel = await api_b.http.post(f"meshprogress/api/v1/meshes/{mesh['id']}/cancel")
         assert cancel.status_code == 409
     finally:

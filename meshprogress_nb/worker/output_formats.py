@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-FORMATS = ("ply", "stl", "obj")
+SURFACE_FORMATS = ("ply", "stl", "obj")
+VOLUME_FORMATS = ("vtu", "msh", "xdmf")  # also hold triangles; the only ones that hold tetrahedra
+FORMATS = SURFACE_FORMATS + VOLUME_FORMATS
 
 
 def mesh_format(path: str | Path) -> str:
     """The format named by ``path``'s suffix; ValueError for a suffix no writer knows."""
     fmt = Path(path).suffix.lower().lstrip(".")
     if fmt not in FORMATS:
-        raise ValueError(f"unknown mesh format {Path(path).suffix!r}: use one of .ply, .stl, .obj")
+        known = ", ".join(f".{name}" for name in FORMATS)
+        raise ValueError(f"unknown mesh format {Path(path).suffix!r}: use one of {known}")
     return fmt
