@@ -87,12 +87,11 @@ def test_the_relief_reads_like_the_image_from_above(tmp_path: Path) -> None:
     assert highest[:, 0].max() < 0.25 and highest[:, 1].min() > 0.3  # x small, y large: top left seen from above
 
 
-def test_a_512_pixel_image_takes_seconds_not_minutes(tmp_path: Path) -> None:
+def test_a_512_pixel_image_meets_its_face_target(tmp_path: Path) -> None:
+    """Its speed is measured by bench/mesher.py against the field's pipelines, not by a timed test."""
     rng = np.random.default_rng(2)
     Image.fromarray((rng.random((512, 512)) * 255).astype(np.uint8)).save(tmp_path / "big.png")
-    started = time.monotonic()
     result = generate_mesh(tmp_path / "big.png", tmp_path / "big.stl", target_faces=200_000)
-    assert time.monotonic() - started < 10
     assert 190_000 < result.faces <= 200_000
 
 
