@@ -18,7 +18,8 @@ def test_the_mesh_command_needs_no_hub(tmp_path: Path) -> None:
     run = subprocess.run(
         [sys.executable, "-m", "meshprogress_nb.worker", "mesh", str(source), "-o", str(tmp_path / "out.vtu")],
         capture_output=True,
-        text=True,
+        encoding="utf-8",  # tqdm's bar is drawn in block characters, whatever the locale
+        errors="replace",
         timeout=120,
         env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
     )
@@ -33,7 +34,8 @@ def test_a_bad_input_fails_with_status_1(tmp_path: Path) -> None:
     run = subprocess.run(
         [sys.executable, "-m", "meshprogress_nb.worker", "mesh", str(tmp_path / "none.nrrd"), "-o", "x.vtu"],
         capture_output=True,
-        text=True,
+        encoding="utf-8",  # tqdm's bar is drawn in block characters, whatever the locale
+        errors="replace",
         timeout=60,
     )
     assert run.returncode == 1 and "no such file" in run.stderr
