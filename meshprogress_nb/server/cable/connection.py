@@ -52,6 +52,9 @@ class CableHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):  # type: i
             self.close()
             return
         self.identity = identity
+        # Frames are small and often come in pairs (confirmation, then state): without this the second waits
+        # for the client's delayed ACK (~40 ms, Nagle's algorithm).
+        self.ws_connection.stream.set_nodelay(True)  # type: ignore[union-attr]
         self.cable.connections.add(self)
         self.write_frame(protocol.welcome())
 
