@@ -58,7 +58,7 @@ describe('JobList', () => {
     assert.equal(list.has('mesh', 2), false);
     const row = active[0];
     assert.equal(row.title, 'run-1');
-    assert.equal(row.countsText, '11/1000 done · 1 failed');
+    assert.equal(row.countsText, '10 completed, 1 failed of 1000');
     assert.equal(row.etaText, 'Est. 1m 30s remaining');
   });
 

@@ -38,6 +38,8 @@ from contextlib import contextmanager
 from types import TracebackType
 from typing import Any, Generic, TypeVar
 
+from .failure import failure_message
+
 log = logging.getLogger("meshprogress.worker")
 T = TypeVar("T")
 
@@ -217,7 +219,7 @@ class ProgressReporter:
         if exc is None:
             self.complete()
         elif not isinstance(exc, JobCancelled | CallbackAuthError):
-            self.fail(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
+            self.fail(failure_message(exc))
         self.close()
 
     # -- the mailbox ------------------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from traitlets import Bool, Dict, Enum, Float, Int, List, Unicode, observe, vali
 
 from .kernel_mode import KernelView, poller, resolve_mode
 from .snapshot import snapshot_html
-from .text import format_percent, remaining_text, status_label
+from .text import counts_text, format_percent, remaining_text, status_label
 
 if TYPE_CHECKING:
     from ..client import Jobs
@@ -440,13 +440,15 @@ class BatchProgressWidget(_HubWidget):
         return self.name or f"Batch {self.batch_id}"
 
     def counts_text(self) -> str:
-        """``5/10 done · 1 failed``: what the widgets show under the bar."""
-        parts = [f"{self.completed + self.failed + self.cancelled}/{self.total} done"]
-        parts += [f"{n} {label}" for n, label in ((self.failed, "failed"), (self.cancelled, "cancelled")) if n]
-        return " · ".join(parts)
+        """``3 completed, 1 failed of 4``: what the widgets show under the bar."""
+        return counts_text(
+            {"total": self.total, "completed": self.completed, "failed": self.failed, "cancelled": self.cancelled}
+        )
 
     def summary(self) -> str:
-        """One line such as ``Batch 3: 51.2%, Processing, 5/10 done, 1 failed, Est. 30s remaining``."""
+        """One line such as ``Batch 3: 51.2%, Processing, 4 completed, 1 failed of 10, Est. 30s remaining``."""
+        if self.done:  # the outcome, not "75%, Failed"
+            return f"{self.title()}: {self.counts_text()}"
         parts = self._summary_parts()
-        parts[2:2] = self.counts_text().split(" · ")
+        parts.insert(2, self.counts_text())
         return f"{self.title()}: {', '.join(parts)}"

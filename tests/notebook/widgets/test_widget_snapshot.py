@@ -54,8 +54,8 @@ def test_a_batch_shows_its_counts() -> None:
         {"batch_id": 3, "status": "failed", "version": 5, "total": 10, "completed": 9, "failed": 1, "progress": 95}
     )
     bundle = w._repr_mimebundle_()
-    assert bundle["text/plain"] == "Batch 3: 95%, Failed, 10/10 done, 1 failed"
-    assert "10/10 done · 1 failed" in bundle["text/html"]
+    assert bundle["text/plain"] == "Batch 3: 9 completed, 1 failed of 10"
+    assert "9 completed, 1 failed of 10" in bundle["text/html"] and "Failed" not in bundle["text/html"]
     assert 'value="95"' in bundle["text/html"]
 
 
