@@ -6,6 +6,9 @@
 
 import { IJupyterWidgetRegistry } from '@jupyter-widgets/base';
 import { ILayoutRestorer, JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
+import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
+
+import { JOB_RANK, jobOutputFactory, saveOutputs } from './outputs';
 
 import { JobsPanel } from './sidebar';
 import { BatchProgressModel, BatchProgressView, ProgressModel, ProgressView } from './widget';
@@ -37,4 +40,23 @@ const sidebar: JupyterFrontEndPlugin<void> = {
   }
 };
 
-export default [widgets, sidebar];
+const outputs: JupyterFrontEndPlugin<void> = {
+  id: 'meshprogress-nb:outputs',
+  description: "Job outputs shown live without their kernel; their static rendering saved as last seen.",
+  requires: [IRenderMimeRegistry],
+  autoStart: true,
+  activate: (app: JupyterFrontEnd, rendermime: IRenderMimeRegistry): void => {
+    rendermime.addFactory(jobOutputFactory, JOB_RANK);
+    app.docRegistry.addWidgetExtension('Notebook', {
+      createNew: (_panel, context) => {
+        context.saveState.connect((_context, state) => {
+          if (state === 'started') {
+            saveOutputs(context.model as unknown as Parameters<typeof saveOutputs>[0]);
+          }
+        });
+      }
+    });
+  }
+};
+
+export default [widgets, sidebar, outputs];

@@ -31,6 +31,9 @@ MODULE_NAME = "meshprogress-nb"
 MODULE_VERSION = "0.1.0"
 #: The range of front-end versions these widgets work with.
 MODULE_VERSION_RANGE = f"^{MODULE_VERSION}"
+#: The output's own record of the job (kind, id, state), which the extension renders live even when the
+#: widget's model is gone (a notebook reopened after its kernel restarted); labextension/src/outputs.ts.
+JOB_MIME = "application/vnd.meshprogress.job+json"
 
 STATUSES = frozenset({"pending", "processing", "completed", "failed", "cancelled"})
 ACTIVE_STATUSES = frozenset({"pending", "processing"})
@@ -316,7 +319,14 @@ class _HubWidget(widgets.DOMWidget):
         data = dict(widgets.DOMWidget._repr_mimebundle_(view, **kwargs) or {})
         data["text/plain"] = self.summary()
         data["text/html"] = snapshot_html(self)
+        data[JOB_MIME] = self.job_record()
         return data
+
+    def job_record(self) -> dict[str, Any]:
+        """What the output keeps of the job: its kind, id and the state last known here."""
+        state = {name: getattr(self, name) for name in self._payload_fields}
+        state.update(version=self.version, **{self._id_trait: self.subject_id})
+        return {"kind": self._id_trait.removesuffix("_id"), "id": self.subject_id, "state": state}
 
 
 class ProgressWidget(_HubWidget):

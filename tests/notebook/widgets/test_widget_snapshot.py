@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 from unittest import mock
+from pathlib import Path
 
 import pytest
 
 from meshprogress_nb.notebook.widgets import BatchProgressWidget, ProgressWidget
+from meshprogress_nb.notebook.widgets.progress import JOB_MIME
 from meshprogress_nb.notebook.widgets.snapshot import MAX_TEXT
 
 XSS = '<img src=x onerror="window.__xss=1">'
@@ -100,3 +102,16 @@ def test_a_widget_never_displayed_is_not_rewritten() -> None:
     with mock.patch("IPython.display.update_display") as update:
         w.apply_payload(mesh(status="completed"))
     assert update.call_count == 0
+
+
+CASES = json.loads((Path(__file__).with_name("format_cases.json")).read_text())
+
+
+@pytest.mark.parametrize(("kind", "state", "text", "html"), CASES["snapshot"])
+def test_the_static_rendering_matches_the_front_ends(kind: str, state: dict, text: str, html: str) -> None:
+    """The browser rewrites these at save time (labextension/src/snapshot.ts); both write the same."""
+    w = (ProgressWidget if kind == "mesh" else BatchProgressWidget)(state[f"{kind}_id"], mode="frontend")
+    assert w.apply_payload(state)
+    bundle = w._repr_mimebundle_()
+    assert (bundle["text/plain"], bundle["text/html"]) == (text, html)
+    assert bundle[JOB_MIME] == {"kind": kind, "id": state[f"{kind}_id"], "state": state}
