@@ -28,6 +28,9 @@ const widgets: JupyterFrontEndPlugin<void> = {
   }
 };
 
+/** Opens the "Mesh jobs" sidebar. */
+export const OPEN_JOBS = 'meshprogress-nb:open-jobs';
+
 const sidebar: JupyterFrontEndPlugin<void> = {
   id: 'meshprogress-nb:sidebar',
   description: "A sidebar panel listing the user's mesh jobs and batches, live, with Cancel and Retry.",
@@ -37,6 +40,12 @@ const sidebar: JupyterFrontEndPlugin<void> = {
     const panel = new JobsPanel();
     app.shell.add(panel, 'left', { rank: 800 });
     restorer?.add(panel, panel.id);
+    // The View menu's entry (schema/sidebar.json); Notebook 7 keeps its left area closed until asked.
+    app.commands.addCommand(OPEN_JOBS, {
+      label: 'Mesh Jobs',
+      caption: "Show the user's mesh jobs and batches",
+      execute: () => app.shell.activateById(panel.id)
+    });
   }
 };
 

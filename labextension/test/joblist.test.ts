@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import { JobList, jobKey } from '../src/joblist';
+import { JobList, jobKey, rowLabel } from '../src/joblist';
 
 function mesh(id: number, overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return {
@@ -114,5 +114,14 @@ describe('JobList', () => {
 
   it('names rows by kind and id', () => {
     assert.equal(jobKey('batch', 3), 'batch:3');
+  });
+});
+
+describe('rowLabel', () => {
+  it('tells jobs of one name apart by id and start time', () => {
+    assert.equal(rowLabel('mesh', 12, ''), 'Mesh 12');
+    assert.equal(rowLabel('batch', 3, 'junk'), 'Batch 3');
+    const label = rowLabel('mesh', 12, '2026-12-02T00:14:00Z', 'en-GB');
+    assert.match(label, /^Mesh 12 · .*2026.*\d\d:\d\d$/);
   });
 });

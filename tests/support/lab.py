@@ -40,7 +40,10 @@ def link_checkout_build(data_dir: Path) -> None:
 class LabServer:
     """``jupyter lab`` on a free loopback port with Jupyter's own token login (one owner, as on a laptop)."""
 
-    def __init__(self, root: Path, token: str = "lab-test-token", extra_args: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, root: Path, token: str = "lab-test-token", extra_args: tuple[str, ...] = (), app: str = "jupyterlab"
+    ) -> None:
+        self.app = app  # or "notebook": Notebook 7
         self.root = root
         self.token = token
         self.port = free_port()
@@ -67,7 +70,7 @@ class LabServer:
             [
                 sys.executable,
                 "-m",
-                "jupyterlab",
+                self.app,
                 "--no-browser",
                 "--allow-root",
                 "--ServerApp.ip=127.0.0.1",
