@@ -44,6 +44,8 @@ export interface JobRowView extends ProgressDisplay {
   countsText: string;
   /** A completed mesh's result link (already made safe), else null. */
   resultHref: string | null;
+  /** `created_at` of the REST record (ISO 8601), or empty: when the job started. */
+  created: string;
 }
 
 type Json = Record<string, unknown>;
@@ -172,7 +174,7 @@ function rowView(entry: Entry, basePath: string): JobRowView {
       batch_id: null,
       version: 0
     };
-    return { ...meshView(state, basePath), key, kind: 'mesh', id: entry.id, countsText: '' };
+    return { ...meshView(state, basePath), key, kind: 'mesh', id: entry.id, countsText: '', created: entry.created };
   }
   const state: BatchState = entry.batch ?? {
     batch_id: entry.id,
@@ -189,5 +191,16 @@ function rowView(entry: Entry, basePath: string): JobRowView {
     processing: 0,
     pending: 0
   };
-  return { ...batchView(state), key, kind: 'batch', id: entry.id, resultHref: null };
+  return { ...batchView(state), key, kind: 'batch', id: entry.id, resultHref: null, created: entry.created };
+}
+
+/** `Mesh 12 · 2 Dec 2026, 00:14`: what tells two jobs of the same name apart (kind, id, start time). */
+export function rowLabel(kind: JobKind, id: number, created: string, locale?: string): string {
+  const label = `${kind === 'batch' ? 'Batch' : 'Mesh'} ${id}`;
+  const time = created === '' ? NaN : Date.parse(created);
+  if (Number.isNaN(time)) {
+    return label;
+  }
+  const when = new Date(time).toLocaleString(locale, { day: 'numeric', month: 'short', year: 'numeric', hour: '2-digit', minute: '2-digit' });
+  return `${label} · ${when}`;
 }

@@ -314,22 +314,33 @@ export function meshView(state: MeshState, basePath: string): ProgressDisplay & 
   };
 }
 
-/** The batch view's DOM state; retry applies once every member ended and some failed or were cancelled. */
+/** `3 completed, 1 failed of 4`: a batch's ended members by outcome, out of all (text.py's `counts_text`). */
+export function countsText(counts: { total: number; completed: number; failed: number; cancelled: number }): string {
+  const parts = [`${counts.completed} completed`];
+  if (counts.failed) {
+    parts.push(`${counts.failed} failed`);
+  }
+  if (counts.cancelled) {
+    parts.push(`${counts.cancelled} cancelled`);
+  }
+  return `${parts.join(', ')} of ${counts.total}`;
+}
+
+/**
+ * The batch view's DOM state; retry applies once every member ended and some failed or were cancelled. An
+ * ended batch reads as its outcome (`3 completed, 1 failed of 4`), not as `75% Failed`.
+ */
 export function batchView(state: BatchState): ProgressDisplay & { title: string; countsText: string } {
   const view = progressView(state, '');
   const finished = state.completed + state.failed + state.cancelled;
   const ended = state.total > 0 && finished >= state.total;
-  const parts = [`${finished}/${state.total} done`];
-  if (state.failed) {
-    parts.push(`${state.failed} failed`);
-  }
-  if (state.cancelled) {
-    parts.push(`${state.cancelled} cancelled`);
-  }
+  const terminal = !ACTIVE.includes(state.status) && state.status !== '';
   return {
     ...view,
+    percentText: terminal ? '' : view.percentText,
+    statusText: terminal ? '' : view.statusText,
     canRetry: ended && state.failed + state.cancelled > 0,
     title: state.name || (state.batch_id === null ? 'Batch' : `Batch ${state.batch_id}`),
-    countsText: parts.join(' · ')
+    countsText: countsText(state)
   };
 }

@@ -12,7 +12,7 @@ import { Widget } from '@lumino/widgets';
 import { basePath, listBatches, listMeshes, postAction } from './api';
 import { sharedCable } from './cable';
 import { drawProgress, element, FrameScheduler, ProgressParts, setAttribute, setText } from './dom';
-import { JobKind, JobList, JobRowView } from './joblist';
+import { JobKind, JobList, JobRowView, rowLabel } from './joblist';
 import { onJobAnnounced } from './notices';
 
 /** How often a visible panel re-reads the job lists (new jobs from scripts or other notebooks). */
@@ -276,7 +276,7 @@ export class JobsPanel extends Widget {
   private drawRow(parts: RowParts, view: JobRowView): void {
     setAttribute(parts.item, 'data-status', view.status || 'unknown');
     drawProgress(parts, view, this.busy.has(view.key));
-    setText(parts.kind, view.kind === 'batch' ? 'Batch' : 'Mesh');
+    setText(parts.kind, rowLabel(view.kind, view.id, view.created));
     setText(parts.counts, view.countsText);
     parts.counts.hidden = view.countsText === '';
     if (view.resultHref === null) {

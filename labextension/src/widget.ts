@@ -8,11 +8,12 @@
  * untrusted).
  */
 
-import { DOMWidgetModel, DOMWidgetView, ISerializers } from '@jupyter-widgets/base';
+import { DOMWidgetModel, DOMWidgetView, IBackboneModelOptions, ISerializers } from '@jupyter-widgets/base';
+import type * as Backbone from 'backbone';
 
 import { basePath, getBatch, listMeshes, postAction } from './api';
 import { ChannelWatcher, sharedCable } from './cable';
-import { drawProgress, element, FrameScheduler, ProgressParts, setAttribute, setText, setWidth } from './dom';
+import { drawProgress, element, ProgressParts, setAttribute, setText, setWidth } from './dom';
 import {
   batchMemberIds,
   batchPatch,
@@ -26,8 +27,11 @@ import {
   ProgressDisplay,
   statusLabel
 } from './logic';
+import { setAndSync } from './kernelsync';
 import { BatchMembers, virtualWindow } from './members';
 import { announceJob } from './notices';
+import { noteJob, noteLiveModel } from './registry';
+import { ViewportScheduler } from './visibility';
 import { MODULE_NAME, MODULE_VERSION } from './version';
 
 /** Members of a batch mirrored to Python's `meshes` at most (the list in the page shows them all). */
@@ -70,6 +74,11 @@ export class ProgressModel extends DOMWidgetModel {
     };
   }
 
+  initialize(attributes: Backbone.ObjectHash, options: IBackboneModelOptions): void {
+    super.initialize(attributes, options);
+    noteLiveModel(this);
+  }
+
   static serializers: ISerializers = { ...DOMWidgetModel.serializers };
   static model_name = 'ProgressModel';
   static model_module = MODULE_NAME;
@@ -97,6 +106,11 @@ export class BatchProgressModel extends DOMWidgetModel {
     };
   }
 
+  initialize(attributes: Backbone.ObjectHash, options: IBackboneModelOptions): void {
+    super.initialize(attributes, options);
+    noteLiveModel(this);
+  }
+
   static serializers: ISerializers = { ...DOMWidgetModel.serializers };
   static model_name = 'BatchProgressModel';
   static model_module = MODULE_NAME;
@@ -116,7 +130,8 @@ interface Parts extends ProgressParts {
 /** What the mesh and batch views share: the skeleton, the subscription life cycle, drawing, actions. */
 abstract class HubView<V extends ProgressDisplay & { title: string }> extends DOMWidgetView {
   protected parts!: Parts;
-  protected readonly frame = new FrameScheduler(() => this.draw());
+  /** Draws once per animation frame, and not at all while the widget is out of view. */
+  protected readonly frame = new ViewportScheduler(this.el, () => this.draw());
   private stopWatching: Array<() => void> = [];
   private busy = false;
   private drawnState = '';
@@ -132,6 +147,10 @@ abstract class HubView<V extends ProgressDisplay & { title: string }> extends DO
   protected abstract viewState(): V;
 
   render(): void {
+    // No ipywidgets "disconnected" mark: the view follows the hub, not the kernel, so it stays live after a
+    // kernel restart; its own dot is the one connection indicator (the cable's).
+    this.stopListening(this.model, 'comm_live_update');
+    this.luminoWidget.removeClass('jupyter-widgets-disconnected');
     this.el.classList.add('mp-Progress');
     const header = element(this.el, 'div', 'mp-Progress-header');
     const title = element(header, 'span', 'mp-Progress-title');
@@ -168,7 +187,7 @@ abstract class HubView<V extends ProgressDisplay & { title: string }> extends DO
 
   remove(): void {
     this.stop();
-    this.frame.cancel();
+    this.frame.dispose();
     super.remove();
   }
 
@@ -192,9 +211,10 @@ abstract class HubView<V extends ProgressDisplay & { title: string }> extends DO
     this.stopWatching.push(sharedCable().watch(params, watcher));
   }
 
+  /** Set attributes and mirror them to the kernel, throttled (at once when the status changes). */
   protected save(attributes: Record<string, unknown>): void {
-    this.model.set(attributes);
-    this.model.save_changes();
+    const urgent = 'status' in attributes && attributes.status !== this.model.get('status');
+    setAndSync(this.model, attributes, urgent);
   }
 
   protected start(): void {
@@ -203,6 +223,7 @@ abstract class HubView<V extends ProgressDisplay & { title: string }> extends DO
       return;
     }
     announceJob(this.idKey === 'mesh_id' ? 'mesh' : 'batch', id);
+    noteJob(this.idKey === 'mesh_id' ? 'mesh' : 'batch', id, this.model);
     this.watch(
       { channel: this.channel, [this.idKey]: id },
       {

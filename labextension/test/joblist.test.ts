@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import { JobList, jobKey } from '../src/joblist';
+import { JobList, jobKey, rowLabel } from '../src/joblist';
 
 function mesh(id: number, overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return {
@@ -58,7 +58,7 @@ describe('JobList', () => {
     assert.equal(list.has('mesh', 2), false);
     const row = active[0];
     assert.equal(row.title, 'run-1');
-    assert.equal(row.countsText, '11/1000 done · 1 failed');
+    assert.equal(row.countsText, '10 completed, 1 failed of 1000');
     assert.equal(row.etaText, 'Est. 1m 30s remaining');
   });
 
@@ -114,5 +114,14 @@ describe('JobList', () => {
 
   it('names rows by kind and id', () => {
     assert.equal(jobKey('batch', 3), 'batch:3');
+  });
+});
+
+describe('rowLabel', () => {
+  it('tells jobs of one name apart by id and start time', () => {
+    assert.equal(rowLabel('mesh', 12, ''), 'Mesh 12');
+    assert.equal(rowLabel('batch', 3, 'junk'), 'Batch 3');
+    const label = rowLabel('mesh', 12, '2026-12-02T00:14:00Z', 'en-GB');
+    assert.match(label, /^Mesh 12 · .*2026.*\d\d:\d\d$/);
   });
 });

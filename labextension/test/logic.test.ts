@@ -14,6 +14,7 @@ import {
   batchView,
   BatchState,
   cableUrl,
+  countsText,
   errorMessage,
   formatEta,
   formatPercent,
@@ -70,7 +71,7 @@ function meshState(overrides: Partial<MeshState> = {}): MeshState {
 }
 
 describe('formatting (shared cases with Python)', { skip: !existsSync(CASES) && 'tests/notebook/widgets/format_cases.json missing' }, () => {
-  const cases = existsSync(CASES) ? JSON.parse(readFileSync(CASES, 'utf8')) : { eta: [], remaining: [], percent: [] };
+  const cases = existsSync(CASES) ? JSON.parse(readFileSync(CASES, 'utf8')) : { eta: [], remaining: [], percent: [], counts: [] };
 
   it('formats the ETA like the seed, with hours', () => {
     for (const [seconds, expected] of cases.eta) {
@@ -87,6 +88,12 @@ describe('formatting (shared cases with Python)', { skip: !existsSync(CASES) && 
   it('formats the percent with at most one decimal', () => {
     for (const [progress, expected] of cases.percent) {
       assert.equal(formatPercent(progress), expected, `formatPercent(${progress})`);
+    }
+  });
+
+  it('says a batch\'s counts as outcomes of all', () => {
+    for (const [counts, expected] of cases.counts) {
+      assert.equal(countsText(counts), expected, `countsText(${JSON.stringify(counts)})`);
     }
   });
 });
@@ -215,7 +222,7 @@ describe('batchView', () => {
 
   it('summarises the counts', () => {
     const view = batchView(state());
-    assert.equal(view.countsText, '5/10 done · 1 failed');
+    assert.equal(view.countsText, '4 completed, 1 failed of 10');
     assert.equal(view.canCancel, true);
     assert.equal(view.canRetry, false);
   });

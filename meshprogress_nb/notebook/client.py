@@ -153,6 +153,11 @@ class _Handle:
         # Through the widget's display id, so the saved output's static rendering follows the job to its end.
         self.widget()._ipython_display_()
 
+    def _seeded(self, widget: Any) -> Any:
+        """``widget`` holding the state this handle already has, so its first drawing is not "Connecting…"."""
+        widget.apply_payload(self.record)
+        return widget
+
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.id} {self.record.get('status')} {self.record.get('progress')}%>"
 
@@ -169,7 +174,7 @@ class MeshJob(_Handle):
     def widget(self) -> Any:
         from .widgets import ProgressWidget
 
-        return ProgressWidget(mesh_id=self.id, jobs=self.jobs)
+        return self._seeded(ProgressWidget(mesh_id=self.id, jobs=self.jobs))
 
 
 class BatchJob(_Handle):
@@ -184,7 +189,7 @@ class BatchJob(_Handle):
     def widget(self) -> Any:
         from .widgets import BatchProgressWidget
 
-        return BatchProgressWidget(batch_id=self.id, jobs=self.jobs)
+        return self._seeded(BatchProgressWidget(batch_id=self.id, jobs=self.jobs))
 
 
 def _slash(url: str) -> str:

@@ -41,6 +41,7 @@ from types import TracebackType
 from typing import Any, Generic, TypeVar
 
 from ..links import is_result_link
+from .failure import failure_message
 
 log = logging.getLogger("meshprogress.worker")
 T = TypeVar("T")
@@ -236,7 +237,7 @@ class ProgressReporter:
         if exc is None:
             self.complete()
         elif not isinstance(exc, JobCancelled | CallbackAuthError):
-            self.fail(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
+            self.fail(failure_message(exc))
         self.close()
 
     # -- the mailbox ------------------------------------------------------------------------------------------

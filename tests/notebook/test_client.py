@@ -42,3 +42,14 @@ def test_errors_from_the_hub_are_raised_with_their_message(hub: HubServer) -> No
     jobs = meshprogress_nb.connect(hub.url, "bob-token")
     with pytest.raises(HubError, match="404: Mesh 999999 not found"):
         jobs.mesh(999999)
+
+
+@pytest.mark.parametrize("hub", ["embedded"], indirect=True)
+def test_a_handles_widget_starts_from_the_state_the_kernel_has(hub: HubServer) -> None:
+    """Its first drawing is the job's state, not "Connecting…" until the browser hears from the hub."""
+    jobs = meshprogress_nb.connect(hub.url, "alice-token")
+    batch = jobs.submit_batch(["a.png", "b.png"], dispatch=False, name="seeded")
+    w = batch.widget()
+    assert (w.status, w.total, w.name) == ("pending", 2, "seeded") and w.version > 0
+    mesh = jobs.mesh(batch.meshes[0].id).widget()
+    assert mesh.status == "pending" and mesh.summary().endswith("0%, Queued")

@@ -24,10 +24,26 @@ CHROMIUM_ARGS = [
 ]
 
 
+#: The front end built from this checkout (`cd labextension && jlpm build`).
+CHECKOUT_BUILD = Path(__file__).resolve().parents[2] / "meshprogress_nb" / "labextension"
+
+
+def link_checkout_build(data_dir: Path) -> None:
+    """Make the server load this checkout's front end: the user data dir comes before the installed ones."""
+    if (CHECKOUT_BUILD / "package.json").exists():
+        target = data_dir / "labextensions" / "meshprogress-nb"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if not target.exists():
+            target.symlink_to(CHECKOUT_BUILD, target_is_directory=True)
+
+
 class LabServer:
     """``jupyter lab`` on a free loopback port with Jupyter's own token login (one owner, as on a laptop)."""
 
-    def __init__(self, root: Path, token: str = "lab-test-token", extra_args: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, root: Path, token: str = "lab-test-token", extra_args: tuple[str, ...] = (), app: str = "jupyterlab"
+    ) -> None:
+        self.app = app  # or "notebook": Notebook 7
         self.root = root
         self.token = token
         self.port = free_port()
@@ -46,6 +62,7 @@ class LabServer:
             "JUPYTER_RUNTIME_DIR": str(self.root / ".runtime"),
             "JUPYTER_DATA_DIR": str(self.root / ".data"),
         }
+        link_checkout_build(self.root / ".data")
         for name in ("MESHPROGRESS_REDIS_URL", "MESHPROGRESS_SERVER_URL", "MESHPROGRESS_SERVER_TOKEN"):
             env.pop(name, None)
         log = open(self.log_path, "ab")  # noqa: SIM115 - owned by the process
@@ -53,7 +70,7 @@ class LabServer:
             [
                 sys.executable,
                 "-m",
-                "jupyterlab",
+                self.app,
                 "--no-browser",
                 "--allow-root",
                 "--ServerApp.ip=127.0.0.1",

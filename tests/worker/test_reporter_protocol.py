@@ -211,7 +211,7 @@ def test_protocol_context_manager_reports_the_exception_or_completion_once(recor
         r.update(30, "meshing")
         raise ValueError("the image is empty")
     final = recording_hub.bodies()[-1]
-    assert final["status"] == "failed" and final["message"] == "ValueError: the image is empty"
+    assert final["status"] == "failed" and final["message"] == "the image is empty"
     assert final["progress"] == 30
 
     count = len(recording_hub.requests)

@@ -21,7 +21,7 @@ from traitlets import Bool, Dict, Enum, Float, Int, List, Unicode, observe, vali
 
 from .kernel_mode import KernelView, poller, resolve_mode
 from .snapshot import snapshot_html
-from .text import format_percent, remaining_text, status_label
+from .text import counts_text, format_percent, remaining_text, status_label
 
 if TYPE_CHECKING:
     from ..client import Jobs
@@ -31,6 +31,9 @@ MODULE_NAME = "meshprogress-nb"
 MODULE_VERSION = "0.1.0"
 #: The range of front-end versions these widgets work with.
 MODULE_VERSION_RANGE = f"^{MODULE_VERSION}"
+#: The output's own record of the job (kind, id, state), which the extension renders live even when the
+#: widget's model is gone (a notebook reopened after its kernel restarted); labextension/src/outputs.ts.
+JOB_MIME = "application/vnd.meshprogress.job+json"
 
 STATUSES = frozenset({"pending", "processing", "completed", "failed", "cancelled"})
 ACTIVE_STATUSES = frozenset({"pending", "processing"})
@@ -316,7 +319,14 @@ class _HubWidget(widgets.DOMWidget):
         data = dict(widgets.DOMWidget._repr_mimebundle_(view, **kwargs) or {})
         data["text/plain"] = self.summary()
         data["text/html"] = snapshot_html(self)
+        data[JOB_MIME] = self.job_record()
         return data
+
+    def job_record(self) -> dict[str, Any]:
+        """What the output keeps of the job: its kind, id and the state last known here."""
+        state = {name: getattr(self, name) for name in self._payload_fields}
+        state.update(version=self.version, **{self._id_trait: self.subject_id})
+        return {"kind": self._id_trait.removesuffix("_id"), "id": self.subject_id, "state": state}
 
 
 class ProgressWidget(_HubWidget):
@@ -440,13 +450,15 @@ class BatchProgressWidget(_HubWidget):
         return self.name or f"Batch {self.batch_id}"
 
     def counts_text(self) -> str:
-        """``5/10 done · 1 failed``: what the widgets show under the bar."""
-        parts = [f"{self.completed + self.failed + self.cancelled}/{self.total} done"]
-        parts += [f"{n} {label}" for n, label in ((self.failed, "failed"), (self.cancelled, "cancelled")) if n]
-        return " · ".join(parts)
+        """``3 completed, 1 failed of 4``: what the widgets show under the bar."""
+        return counts_text(
+            {"total": self.total, "completed": self.completed, "failed": self.failed, "cancelled": self.cancelled}
+        )
 
     def summary(self) -> str:
-        """One line such as ``Batch 3: 51.2%, Processing, 5/10 done, 1 failed, Est. 30s remaining``."""
+        """One line such as ``Batch 3: 51.2%, Processing, 4 completed, 1 failed of 10, Est. 30s remaining``."""
+        if self.done:  # the outcome, not "75%, Failed"
+            return f"{self.title()}: {self.counts_text()}"
         parts = self._summary_parts()
-        parts[2:2] = self.counts_text().split(" · ")
+        parts.insert(2, self.counts_text())
         return f"{self.title()}: {', '.join(parts)}"

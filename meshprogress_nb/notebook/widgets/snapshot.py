@@ -35,15 +35,18 @@ def snapshot_html(widget: Any) -> str:
     if eta:
         line.append(eta)
     counts = widget.counts_text() if hasattr(widget, "counts_text") else ""
+    if counts and widget.done:
+        line = []  # an ended batch reads as its outcome: "3 completed, 1 failed of 4"
     colour = COLOURS.get(widget.status, "#9e9e9e")
     parts = [
         f'<div class="meshprogress-snapshot" data-status="{escape(widget.status or "unknown")}" '
+        f'data-{widget._id_trait.replace("_", "-")}="{widget.subject_id if widget.subject_id is not None else ""}" '
         f'style="max-width:640px;padding:4px 8px;border-left:4px solid {colour}">',
         f"<strong>{escape(_short(widget.title()))}</strong><br>",
         f'<progress max="100" value="{percent:g}" style="width:100%">{escape(format_percent(percent))}</progress><br>',
-        f"<span>{escape(_short(' · '.join(line)))}</span>",
     ]
+    parts += [f"<span>{escape(_short(' · '.join(line)))}</span>"] if line else []
     if counts:
-        parts.append(f"<br><span>{escape(counts)}</span>")
+        parts.append(f"{'<br>' if line else ''}<span>{escape(counts)}</span>")
     parts.append("</div>")
     return "".join(parts)

@@ -54,6 +54,13 @@ def status_label(status: str) -> str:
     return STATUS_LABELS.get(status, status)
 
 
+def counts_text(counts: dict[str, int]) -> str:
+    """``3 completed, 1 failed of 4``: a batch's ended members by outcome, out of all its members."""
+    parts = [f"{counts.get('completed', 0)} completed"]
+    parts += [f"{n} {status}" for status in ("failed", "cancelled") if (n := counts.get(status, 0))]
+    return f"{', '.join(parts)} of {counts.get('total', 0)}"
+
+
 def rest_text(counts: dict[str, int], rows: list[dict[str, Any]]) -> str:
     """``and 950 more meshes: 812 completed, 138 pending``: a batch's members not in ``rows``, by status.
 

@@ -68,6 +68,9 @@ class CableHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):  # type: i
             self.close(POLICY_VIOLATION, "too many connections for this user")
             return
         self.identity = identity
+        # Frames are small and often come in pairs (confirmation, then state): without this the second waits
+        # for the client's delayed ACK (~40 ms, Nagle's algorithm).
+        self.ws_connection.stream.set_nodelay(True)  # type: ignore[union-attr]
         self.cable.connections.add(self)
         self.write_frame(protocol.welcome())
 

@@ -137,8 +137,8 @@ def test_kernel_mode_batch_lists_failed_and_processing_members(jobs: Jobs) -> No
         # One poll reads the batch and then its members: wait until both reflect all three reports.
         until(lambda: [m["status"] for m in w.meshes] == ["failed", "processing"] and w.completed == 1)
         assert [m["mesh_id"] for m in w.meshes] == [meshes[3]["id"], meshes[1]["id"]]
-        assert w.counts_text() == "2/5 done · 1 failed"
-        assert "2/5 done · 1 failed" in view.counts.value
+        assert w.counts_text() == "1 completed, 1 failed of 5"
+        assert "1 completed, 1 failed of 5" in view.counts.value
         assert "Failed: &lt;img" in view.members.value and "<img" not in view.members.value
         assert "and 3 more meshes: 2 pending, 1 completed" in view.members.value
         assert shown(view.cancel_button) and not shown(view.retry_button)

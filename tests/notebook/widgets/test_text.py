@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from meshprogress_nb.notebook.widgets.text import format_eta, format_percent, remaining_text, status_label
+from meshprogress_nb.notebook.widgets.text import counts_text, format_eta, format_percent, remaining_text, status_label
 
 CASES = json.loads((Path(__file__).with_name("format_cases.json")).read_text())
 
@@ -55,3 +55,8 @@ def test_status_labels() -> None:
     assert status_label("pending") == "Queued"
     assert status_label("cancelled") == "Cancelled"
     assert status_label("unheard-of") == "unheard-of"
+
+
+@pytest.mark.parametrize(("counts", "expected"), CASES["counts"])
+def test_counts_text(counts: dict[str, int], expected: str) -> None:
+    assert counts_text(counts) == expected

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from unittest import mock
 
 import pytest
 
 from meshprogress_nb.notebook.widgets import BatchProgressWidget, ProgressWidget
+from meshprogress_nb.notebook.widgets.progress import JOB_MIME
 from meshprogress_nb.notebook.widgets.snapshot import MAX_TEXT
 
 XSS = '<img src=x onerror="window.__xss=1">'
@@ -54,8 +56,8 @@ def test_a_batch_shows_its_counts() -> None:
         {"batch_id": 3, "status": "failed", "version": 5, "total": 10, "completed": 9, "failed": 1, "progress": 95}
     )
     bundle = w._repr_mimebundle_()
-    assert bundle["text/plain"] == "Batch 3: 95%, Failed, 10/10 done, 1 failed"
-    assert "10/10 done · 1 failed" in bundle["text/html"]
+    assert bundle["text/plain"] == "Batch 3: 9 completed, 1 failed of 10"
+    assert "9 completed, 1 failed of 10" in bundle["text/html"] and "Failed" not in bundle["text/html"]
     assert 'value="95"' in bundle["text/html"]
 
 
@@ -100,3 +102,16 @@ def test_a_widget_never_displayed_is_not_rewritten() -> None:
     with mock.patch("IPython.display.update_display") as update:
         w.apply_payload(mesh(status="completed"))
     assert update.call_count == 0
+
+
+CASES = json.loads((Path(__file__).with_name("format_cases.json")).read_text())
+
+
+@pytest.mark.parametrize(("kind", "state", "text", "html"), CASES["snapshot"])
+def test_the_static_rendering_matches_the_front_ends(kind: str, state: dict, text: str, html: str) -> None:
+    """The browser rewrites these at save time (labextension/src/snapshot.ts); both write the same."""
+    w = (ProgressWidget if kind == "mesh" else BatchProgressWidget)(state[f"{kind}_id"], mode="frontend")
+    assert w.apply_payload(state)
+    bundle = w._repr_mimebundle_()
+    assert (bundle["text/plain"], bundle["text/html"]) == (text, html)
+    assert bundle[JOB_MIME] == {"kind": kind, "id": state[f"{kind}_id"], "state": state}

@@ -162,7 +162,7 @@ def test_batch_summary_counts_members() -> None:
             "name": "run-1",
         }
     )
-    assert w.summary() == "run-1: 51.2%, Processing, 5/10 done, 1 failed, Est. 30s remaining"
+    assert w.summary() == "run-1: 51.2%, Processing, 4 completed, 1 failed of 10, Est. 30s remaining"
 
 
 def test_module_version_matches_the_labextension_package() -> None:

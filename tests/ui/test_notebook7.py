@@ -1,0 +1,69 @@
+"""The "Mesh jobs" sidebar in Notebook 7 (which keeps its left area closed): opened from the View menu, it lists
+the user's jobs with their id and start time, live."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Page, expect, sync_playwright
+from test_lab import callback, write_notebook
+
+from meshprogress_nb.demo import workspace
+from support.lab import CHROMIUM, CHROMIUM_ARGS, LabServer
+
+
+@pytest.fixture(scope="module")
+def nb7(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"{CHROMIUM} is required (apt-get install chromium)")
+    server = LabServer(workspace(tmp_path_factory.mktemp("nb7")), app="notebook").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def page(nb7: LabServer) -> Iterator[Page]:
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+        browser.close()
+
+
+def create_mesh(server: LabServer, name: str) -> dict:
+    response = httpx.post(
+        f"{server.url}meshprogress/api/v1/meshes",
+        json={"source": "x.png", "name": name, "dispatch": False},
+        params={"token": server.token},
+        timeout=30,
+    )
+    assert response.status_code == 201, response.text
+    mesh = response.json()
+    return {**mesh["callback"], "job_id": mesh["job_id"], "id": mesh["id"]}
+
+
+def test_the_sidebar_opens_from_the_view_menu_in_notebook_7(page: Page, nb7: LabServer) -> None:
+    twins = [create_mesh(nb7, "twin"), create_mesh(nb7, "twin")]
+    write_notebook(Path(nb7.root) / "nb7.ipynb", "1 + 1")
+    page.goto(f"{nb7.url}notebooks/nb7.ipynb?token={nb7.token}")
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=90_000)
+    panel = page.locator("#meshprogress-jobs")
+    expect(panel).to_be_hidden()
+
+    page.locator(".lm-MenuBar-itemLabel", has_text="View").first.click()
+    page.locator(".lm-Menu-itemLabel", has_text="Mesh Jobs").first.click()
+    expect(panel).to_be_visible(timeout=30_000)
+    assert (panel.bounding_box() or {}).get("width", 0) > 150, "the left area opened"
+
+    # Two jobs of one name, told apart by id and start time; live over the cable.
+    for twin in twins:
+        row = panel.locator(f".mp-JobRow[data-key='mesh:{twin['id']}']")
+        expect(row.locator(".mp-JobRow-title")).to_have_text("twin", timeout=30_000)
+        expect(row.locator(".mp-JobRow-kind")).to_have_text(re.compile(rf"^Mesh {twin['id']} · .+\d\d:\d\d"))
+    callback(nb7, twins[0], progress=30, message="meshing")
+    row = panel.locator(f".mp-JobRow[data-key='mesh:{twins[0]['id']}']")
+    expect(row.locator("[role=progressbar]")).to_have_attribute("aria-valuenow", "30", timeout=15_000)
