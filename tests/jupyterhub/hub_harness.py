@@ -96,7 +96,7 @@ class JupyterHubProcess:
             f"c.SimpleLocalProcessSpawner.home_dir_template = {str(self.root / 'home' / '{username}')!r}",
             f"c.Spawner.cmd = [{sys.executable!r}, '-m', 'jupyterhub.singleuser']",
             # The tests run as root: jupyter-server refuses that unless told.
-            "c.Spawner.args = [*c.Spawner.args, '--allow-root']",
+            "c.Spawner.args.append('--allow-root')",
             "c.JupyterHub.services[0]['command'].append('--allow-root')",
             "c.Spawner.start_timeout = 120",
             "c.Spawner.http_timeout = 120",
