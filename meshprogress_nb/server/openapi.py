@@ -127,7 +127,15 @@ SCHEMAS: dict[str, Any] = {
     },
 }
 
-AUTH_ERRORS = {"403": _error("Not authenticated"), "503": _error("Store unavailable; retry after Retry-After")}
+FORWARD_ERRORS = {
+    "502": _error("Forwarding server (JupyterHub): the meshprogress service is unreachable"),
+    "504": _error("Forwarding server (JupyterHub): the meshprogress service did not answer in time"),
+}
+AUTH_ERRORS = {
+    "403": _error("Not authenticated"),
+    "503": _error("Store unavailable; retry after Retry-After"),
+    **FORWARD_ERRORS,
+}
 
 
 def openapi_document() -> dict[str, Any]:
@@ -279,6 +287,7 @@ def openapi_document() -> dict[str, Any]:
                         "413": _error("Body too large"),
                         "422": _error("Invalid field"),
                         "503": _error("Store unavailable; retry after Retry-After"),
+                        **FORWARD_ERRORS,
                     },
                 }
             },

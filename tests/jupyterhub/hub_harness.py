@@ -98,6 +98,7 @@ class JupyterHubProcess:
             # The tests run as root: jupyter-server refuses that unless told.
             "c.Spawner.args.append('--allow-root')",
             "c.JupyterHub.services[0]['command'].append('--allow-root')",
+            "c.JupyterHub.services[0]['timeout'] = 120  # a jupyter-server on a busy machine",
             "c.Spawner.start_timeout = 120",
             "c.Spawner.http_timeout = 120",
             f"c.JupyterHub.services[0]['environment'].update({service_dirs!r})",

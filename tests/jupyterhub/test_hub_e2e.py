@@ -7,6 +7,8 @@ the hub, with API tokens or a login session and OAuth cookies; workers only by t
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import pytest
 from hub_clients import (
@@ -21,6 +23,7 @@ from hub_clients import (
     report_in_lockstep,
     watch,
 )
+from kernels import run_in_kernel
 
 from support.clients import CALLBACK
 
@@ -225,6 +228,27 @@ async def test_alices_widget_flow_goes_through_her_own_server(deployment: Deploy
             missing = await alice.get(f"{API}meshes/999999999")
             assert missing.status_code == 404 and "error" in missing.json()
             assert (await alice.get(f"{API}meshes/{job['id']}/result")).status_code == 404
+            assert (await alice.get(API + "openapi.json")).json()["openapi"].startswith("3.")
+            too_big = await alice.post(API + "meshes", json={"source": "x" * (65 * 1024)})
+            assert (too_big.status_code, too_big.json()) == (413, {"error": "Request body too large"})
     finally:
         cable.close()
         await worker.aclose()
+
+
+KERNEL_CLIENT = """
+import json, meshprogress_nb
+jobs = meshprogress_nb.connect()
+job = jobs.submit("images/brain.png", dispatch=False)
+print(json.dumps({"job": job.record, "cancelled": job.cancel()["status"], "listed": [m.id for m in jobs.list()]}))
+"""
+
+
+async def test_meshprogress_connect_in_alices_kernel_reaches_the_service_as_alice(deployment: Deployment) -> None:
+    hub = deployment.hub
+    output = await run_in_kernel(hub.user_url("alice"), deployment.tokens["alice"], KERNEL_CLIENT, timeout=120)
+    found = json.loads(output)
+    assert found["job"]["user"] == "alice"
+    assert found["job"]["callback"]["url"] == hub.service_url + CALLBACK
+    assert found["cancelled"] == "cancelled"
+    assert found["job"]["id"] in found["listed"]
