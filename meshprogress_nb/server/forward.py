@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
 from jupyter_server.base.handlers import APIHandler
 from tornado import httputil, web
@@ -83,7 +84,9 @@ async def forward(handler: web.RequestHandler, upstream: Upstream, path: str, *,
         headers["Authorization"] = f"token {upstream.token}"
     else:
         headers["X-Callback-Token"] = request.headers.get("X-Callback-Token", "")
-    url = upstream.url("api/v1/" + path) + (f"?{request.query}" if request.query else "")
+    # The client's own credentials stay here: a ?token= of this server's is not the service's business.
+    query = urlencode([(k, v) for k, v in parse_qsl(request.query, keep_blank_values=True) if k != "token"])
+    url = upstream.url("api/v1/" + path) + (f"?{query}" if query else "")
 
     def on_header(line: str) -> None:
         if line.startswith("HTTP/"):

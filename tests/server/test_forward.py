@@ -75,6 +75,9 @@ async def test_the_api_and_the_cable_are_the_services_seen_as_the_servers_user(
             raise_error=False,
         )
         assert (dotted.code, json.loads(dotted.body)) == (404, {"error": "No such API route"})
+        # The query goes on (a filter), the client's ?token= does not (the server's own token speaks for it).
+        listed = await client.get(API + "meshes", params={"status": "pending", "token": "bob-token"})
+        assert [m["id"] for m in listed.json()["meshes"]] == [job["id"]]
         unknown = await client.get(API + "nothing/here")
         assert (unknown.status_code, unknown.json()) == (404, {"error": "No such API route"})
     async with httpx.AsyncClient(base_url=server.url) as anonymous:
