@@ -38,5 +38,5 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
 
 
 async def _servers_and_tokens(hub: JupyterHubProcess) -> dict[str, str]:
-    await hub.spawn("alice", "bob")
+    await hub.spawn("alice", "bob", "carol")
     return {name: await hub.api_token(name) for name in USERS}

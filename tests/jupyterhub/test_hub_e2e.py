@@ -146,10 +146,12 @@ async def test_hub_groups_may_read_and_hub_admins_may_control(deployment: Deploy
     hub = deployment.hub
     job = await create_mesh(deployment, hub.user_url("alice"), "alice")
     mesh = f"{API}meshes/{job['id']}"
-    async with deployment.api(hub.service_url, "carol") as carol:
-        assert (await carol.get(mesh)).json()["user"] == "alice"
-        assert (await carol.post(mesh + "/cancel")).status_code == 403
-    cable = await open_cable(deployment.cable_url(hub.service_url), deployment.tokens["carol"])
+    # At the service with her own token, and through her own server, whose token carries her groups.
+    for base in (hub.service_url, hub.user_url("carol")):
+        async with deployment.api(base, "carol") as carol:
+            assert (await carol.get(mesh)).json()["user"] == "alice"
+            assert (await carol.post(mesh + "/cancel")).status_code == 403
+    cable = await open_cable(deployment.cable_url(hub.user_url("carol")), deployment.tokens["carol"])
     try:
         assert (await watch(cable, job["id"]))["mesh_id"] == job["id"]
         async with deployment.api(hub.service_url, "admin") as admin:

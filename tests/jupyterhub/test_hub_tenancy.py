@@ -152,6 +152,10 @@ async def test_bobs_hub_tokens_do_not_reach_alices_jobs(deployment: Deployment, 
                     assert (await bob.post(path)).status_code == 404, (base, path)
                 listed = (await bob.get(API + "meshes")).json()["meshes"]
                 assert job["id"] not in [m["id"] for m in listed]
+            if base == hub.service_url:  # nor run code in the service, where the secrets are
+                async with deployment.api(base, None, token) as bob:
+                    assert (await bob.post("api/kernels", json={"name": "python3"})).status_code == 403
+                    assert (await bob.get("api/contents")).status_code == 403
             cable = await open_cable(deployment.cable_url(base), token)
             try:
                 assert await refused(cable, job["id"])
