@@ -1,17 +1,23 @@
 """Example JupyterHub configuration for meshprogress-nb (see docs/jupyterhub.md).
 
-Every user's server loads the progress hub (the package enables its server extension when installed) and shares
-one Redis and one signing secret; the same hub also runs as the service ``/services/meshprogress/``, one stable
-URL for workers. Job owners are hub users; the hub's admins and the ``mesh-readers`` group are granted below.
+The default is for users who do not trust each other: one JupyterHub service, ``/services/meshprogress/``, holds
+the state (Redis, with a password only it knows) and the signing secret. Users' servers hold neither: their
+extension forwards the job API and the cable to the service with the server's own ``$JUPYTERHUB_API_TOKEN``,
+so the service sees the hub user. Job owners are hub users; the hub's admins and ``mesh-readers`` are granted below.
 
-    export MESHPROGRESS_SECRET=$(openssl rand -hex 32)          # the same for every server and the service
-    export MESHPROGRESS_REDIS_URL=redis://redis.example.org:6379/0
-    export MESHPROGRESS_PUBLIC_URL=https://hub.example.org/     # how workers reach the hub's proxy
+    redis-server --requirepass "$REDIS_PASSWORD" ...              # reachable by the hub's host only
+    export MESHPROGRESS_SECRET=$(openssl rand -hex 32)            # the service's alone
+    export MESHPROGRESS_REDIS_URL=redis://:$REDIS_PASSWORD@127.0.0.1:6379/0
+    export MESHPROGRESS_PUBLIC_URL=https://hub.example.org/       # how workers reach the hub's proxy
     jupyterhub -f server_extension/jupyterhub_config.py
 
 Optional: MESHPROGRESS_REDIS_PREFIX (share a Redis with other applications), MESHPROGRESS_SERVICE_PORT (10102),
-MESHPROGRESS_CALLBACKS_TO_SERVICE=1 (jobs created in users' servers tell workers to post to the service).
-Add your authenticator and spawner as usual; the tests (tests/jupyterhub/) load this file and add theirs.
+MESHPROGRESS_SERVICE_HOST (the address users' servers reach the service at, 127.0.0.1).
+
+MESHPROGRESS_TRUSTED_TEAM=1 selects the older mode, for a team whose members trust each other with everything:
+every user's server also gets the secret and the Redis URL (so any user's code can read and change every job),
+and runs the hub itself; MESHPROGRESS_CALLBACKS_TO_SERVICE=1 then tells workers of jobs created in users' servers to
+post to the service. Add your authenticator and spawner as usual; the tests (tests/jupyterhub/) load this file.
 """
 
 import os
@@ -22,6 +28,8 @@ c = get_config()  # noqa: F821 - defined by JupyterHub when it loads this file
 PUBLIC_URL = os.environ.get("MESHPROGRESS_PUBLIC_URL", "http://127.0.0.1:8000/")
 SERVICE = "meshprogress"
 SERVICE_PORT = int(os.environ.get("MESHPROGRESS_SERVICE_PORT", "10102"))
+SERVICE_HOST = os.environ.get("MESHPROGRESS_SERVICE_HOST", "127.0.0.1")
+TRUSTED_TEAM = os.environ.get("MESHPROGRESS_TRUSTED_TEAM") == "1"
 ADMINS = {"admin"}
 READ_GROUPS = ["mesh-readers"]
 
@@ -30,8 +38,8 @@ c.JupyterHub.public_url = PUBLIC_URL
 c.Authenticator.admin_users = ADMINS
 c.JupyterHub.load_groups = {group: {"users": []} for group in READ_GROUPS}
 
-# Settings for every process running the hub: the secret and Redis URL through the environment, the rest as options.
-environment = {
+# The hub's credentials: the secret and the Redis URL (with its password), for the service through its environment.
+credentials = {
     "MESHPROGRESS_SECRET": os.environ["MESHPROGRESS_SECRET"],
     "MESHPROGRESS_REDIS_URL": os.environ.get("MESHPROGRESS_REDIS_URL", "redis://127.0.0.1:6379/0"),
 }
@@ -39,19 +47,33 @@ options = [f"--MeshProgress.redis_prefix={os.environ.get('MESHPROGRESS_REDIS_PRE
 options += [f"--MeshProgress.admin_users={name}" for name in sorted(ADMINS)]
 options += [f"--MeshProgress.read_groups={group}" for group in READ_GROUPS]
 
-c.Spawner.environment.update(environment)
-server_options = list(options)
-if os.environ.get("MESHPROGRESS_CALLBACKS_TO_SERVICE") == "1":
-    server_options.append(f"--MeshProgress.callback_base_url={PUBLIC_URL.rstrip('/')}/services/{SERVICE}/")
-c.Spawner.args = server_options
+if TRUSTED_TEAM:
+    # Every server on Redis with the secret: each user's code can read both (the server logs a warning saying so).
+    c.Spawner.environment.update(credentials)
+    server_options = list(options)
+    if os.environ.get("MESHPROGRESS_CALLBACKS_TO_SERVICE") == "1":
+        server_options.append(f"--MeshProgress.callback_base_url={PUBLIC_URL.rstrip('/')}/services/{SERVICE}/")
+    c.Spawner.args = server_options
+else:
+    # Users' servers forward to the service, as their user: their token may reach the service, and the service
+    # reads the user's groups from the hub (read_groups, admin_groups).
+    c.Spawner.environment.update(
+        {"MESHPROGRESS_SERVICE_URL": f"http://{SERVICE_HOST}:{SERVICE_PORT}/services/{SERVICE}/"}
+    )
+    c.Spawner.server_token_scopes = [
+        "users:activity!user",
+        "access:servers!server",
+        f"access:services!service={SERVICE}",
+        "read:users:groups!user",
+    ]
 
-# The service: the same hub code in its own process, started and stopped by JupyterHub, behind its proxy.
+# The service: the hub in its own process, started and stopped by JupyterHub, behind its proxy.
 c.JupyterHub.services = [
     {
         "name": SERVICE,
-        "url": f"http://127.0.0.1:{SERVICE_PORT}",
+        "url": f"http://{SERVICE_HOST}:{SERVICE_PORT}",
         "command": [sys.executable, "-m", "meshprogress_nb.service", *options],
-        "environment": environment,
+        "environment": credentials,
         "display": False,
     }
 ]

@@ -20,14 +20,17 @@ from tornado.routing import PathMatches, Rule
 
 from .backends import make_backend
 from .cable.connection import CableHandler
+from .cable.forward import CableForwardHandler
 from .cable.server import CableServer
 from .clock import LoopClock
 from .config import MeshProgress
 from .dispatch import Dispatch, Dispatcher, make_dispatcher
 from .fanout import FanOut
+from .forward import Upstream, forward_handlers
 from .handlers import CallbackHandler, handlers
 from .hub import ProgressHub
 from .tokens import CallbackTokens
+from .trust import shared_credentials_warning
 
 SHUTDOWN_GRACE = 2.0
 """Seconds a stopping server waits for cable clients to answer its close, before closing the rest."""
@@ -126,6 +129,14 @@ def build(config: MeshProgress, *, base_url: str, root_dir: str, callback_url: A
     return Parts(config, hub, fanout, cable, dispatcher)
 
 
+def forwarding(config: MeshProgress) -> Upstream:
+    """The service this server forwards to, reached with the server's own hub token (scoped to its user)."""
+    token = os.environ.get("JUPYTERHUB_API_TOKEN", "")
+    if not token:
+        raise RuntimeError("MeshProgress.service_url is set but this server has no $JUPYTERHUB_API_TOKEN")
+    return Upstream(config.service_url, token, config.max_body_bytes, config.max_frame_bytes)
+
+
 def api_base(base_url: str) -> str:
     return url_path_join(base_url, "meshprogress/")
 
@@ -135,13 +146,20 @@ class MeshProgressApp(ExtensionApp):
 
     name = "meshprogress_nb"
     load_other_extensions = True
-    parts: Parts
+    parts: Parts | None = None
+    upstream: Upstream | None = None
 
     def initialize_settings(self) -> None:
         serverapp = self.serverapp
         assert serverapp is not None
         _use_server_log(serverapp)
         config = MeshProgress(parent=serverapp)
+        if config.service_url:  # JupyterHub, users who do not trust each other: the service holds everything
+            self.upstream = forwarding(config)
+            serverapp.log.info("meshprogress: forwarding to the service at %s", config.service_url)
+            return
+        if warning := shared_credentials_warning(os.environ):
+            serverapp.log.warning(warning)
         self.parts = build(
             config,
             base_url=serverapp.base_url,
@@ -160,6 +178,11 @@ class MeshProgressApp(ExtensionApp):
     def initialize_handlers(self) -> None:
         """Every route, relative to the server's base URL (the ExtensionApp prefixes it)."""
         assert self.serverapp is not None
+        if self.upstream is not None:
+            self.handlers.extend(forward_handlers(self.upstream, "meshprogress/"))
+            self.handlers.append(("meshprogress/cable", CableForwardHandler, {"upstream": self.upstream}))
+            return
+        assert self.parts is not None
         routes = handlers(self.parts.hub, "meshprogress/")
         routes.append(("meshprogress/cable", CableHandler, {"cable": self.parts.cable}))
         callback = next(route for route in routes if route[1] is CallbackHandler)
@@ -168,7 +191,8 @@ class MeshProgressApp(ExtensionApp):
         _route_first(self.serverapp.web_app, (url_path_join(self.serverapp.base_url, path), handler, kwargs))
 
     async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
-        await self.parts.start()
+        if self.parts is not None:
+            await self.parts.start()
         # Kernels inherit the server's environment: this is how meshprogress_nb.connect() finds its hub.
         os.environ["MESHPROGRESS_SERVER_URL"] = serverapp.connection_url
         token = getattr(serverapp.identity_provider, "token", "")
@@ -176,4 +200,5 @@ class MeshProgressApp(ExtensionApp):
             os.environ["MESHPROGRESS_SERVER_TOKEN"] = token
 
     async def stop_extension(self) -> None:
-        await self.parts.stop()
+        if self.parts is not None:
+            await self.parts.stop()

@@ -55,6 +55,12 @@ class MeshProgress(Configurable):
         "Default: derived from JupyterHub's environment, else from the server's own URL.",
     ).tag(config=True)
 
+    service_url = Unicode(
+        help="URL of the meshprogress JupyterHub service (e.g. http://hub:10102/services/meshprogress/). When set, "
+        "this server holds no state, secret or Redis credentials: it forwards the job API and the cable to the "
+        "service, authenticated as its hub user by $JUPYTERHUB_API_TOKEN. Default: $MESHPROGRESS_SERVICE_URL.",
+    ).tag(config=True)
+
     read_users = List(Unicode(), help="Users who may read (watch) every job, besides each job's owner.").tag(
         config=True
     )
@@ -201,6 +207,10 @@ class MeshProgress(Configurable):
     @default("redis_url")
     def _redis_url_default(self) -> str:
         return os.environ.get("MESHPROGRESS_REDIS_URL", "")
+
+    @default("service_url")
+    def _service_url_default(self) -> str:
+        return os.environ.get("MESHPROGRESS_SERVICE_URL", "")
 
     @default("database_path")
     def _database_path_default(self) -> str:

@@ -149,10 +149,15 @@ SCHEMAS: dict[str, Any] = {
     },
 }
 
+FORWARD_ERRORS = {
+    "502": _error("Forwarding server (JupyterHub): the meshprogress service is unreachable"),
+    "504": _error("Forwarding server (JupyterHub): the meshprogress service did not answer in time"),
+}
 AUTH_ERRORS = {
     "401": _error("Not authenticated (no or unknown credentials)"),
     "403": _error("Not allowed (e.g. a cookie-authenticated request without its XSRF token)"),
     "503": _error("Store unavailable; retry after Retry-After"),
+    **FORWARD_ERRORS,
 }
 
 
@@ -306,6 +311,7 @@ def openapi_document() -> dict[str, Any]:
                         "413": _error("Body too large"),
                         "422": _error("Invalid field"),
                         "503": _error("Store unavailable; retry after Retry-After"),
+                        **FORWARD_ERRORS,
                     },
                 }
             },

@@ -17,9 +17,31 @@ import sys
 from typing import Any
 
 from jupyter_server.auth.authorizer import Authorizer
+from jupyterhub.services.auth import _ExpiringDict
 from traitlets.config import Config
 
 HUB_EXTENSION = "jupyterhub"  # the package whose extension point is JupyterHub's single-user extension
+
+AUTH_CACHE_ENTRIES = 10_000
+"""Most hub answers (user model or refusal, per token or cookie) the service remembers."""
+
+
+class BoundedAuthCache(_ExpiringDict):
+    """HubAuth's cache of the hub's answers, with a bound on entries as well as on age.
+
+    HubAuth remembers every token it looked up, refused ones included, for ``cache_max_age`` seconds: without a
+    bound a client posting random tokens grows it for as long. Past the bound the oldest entries go first.
+    (``HubAuth.cache`` must be an ``_ExpiringDict``; JupyterHub offers no public bounded one.)
+    """
+
+    def __init__(self, max_age: float, max_entries: int) -> None:
+        super().__init__(max_age)
+        self.max_entries = max_entries
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        super().__setitem__(key, value)
+        while len(self.values) > self.max_entries:
+            del self[next(iter(self.values))]
 
 
 class HubOnlyAuthorizer(Authorizer):
@@ -51,6 +73,8 @@ def main(argv: list[str] | None = None) -> None:
         starter_extension=JupyterHubSingleUser.name,
         find_extensions=False,
     )
+    hub_auth = serverapp.identity_provider.hub_auth
+    hub_auth.cache = BoundedAuthCache(hub_auth.cache_max_age, AUTH_CACHE_ENTRIES)
     serverapp.start()
 
 

@@ -1,7 +1,9 @@
 """A real JupyterHub on loopback ports: the hub, its proxy (configurable-http-proxy from npm) and local servers.
 
 The hub loads the documented example, ``server_extension/jupyterhub_config.py``, and adds what a test needs: ports,
-a dummy authenticator, the local-process spawner, and an admin service token to drive the hub's REST API.
+a dummy authenticator, the local-process spawner, and an admin service token to drive the hub's REST API. The
+secret and ``redis_url`` (with its password) go to the hub's environment, where the example gives them to the
+meshprogress service only.
 """
 
 from __future__ import annotations
@@ -96,8 +98,9 @@ class JupyterHubProcess:
             f"c.SimpleLocalProcessSpawner.home_dir_template = {str(self.root / 'home' / '{username}')!r}",
             f"c.Spawner.cmd = [{sys.executable!r}, '-m', 'jupyterhub.singleuser']",
             # The tests run as root: jupyter-server refuses that unless told.
-            "c.Spawner.args = [*c.Spawner.args, '--allow-root']",
+            "c.Spawner.args.append('--allow-root')",
             "c.JupyterHub.services[0]['command'].append('--allow-root')",
+            "c.JupyterHub.services[0]['timeout'] = 120  # a jupyter-server on a busy machine",
             "c.Spawner.start_timeout = 120",
             "c.Spawner.http_timeout = 120",
             f"c.JupyterHub.services[0]['environment'].update({service_dirs!r})",
@@ -121,7 +124,8 @@ class JupyterHubProcess:
             MESHPROGRESS_SERVICE_PORT=str(self.service_port),
             CONFIGPROXY_AUTH_TOKEN=secrets.token_hex(24),
         )
-        env.pop("MESHPROGRESS_CALLBACKS_TO_SERVICE", None)
+        for name in ("MESHPROGRESS_CALLBACKS_TO_SERVICE", "MESHPROGRESS_TRUSTED_TEAM", "MESHPROGRESS_SERVICE_URL"):
+            env.pop(name, None)  # the documented default deployment, whatever the caller's environment says
         log = open(self.log_path, "ab")  # noqa: SIM115 - owned by the process for its lifetime
         self.process = subprocess.Popen(
             [sys.executable, "-m", "jupyterhub", "-f", str(self._config())],

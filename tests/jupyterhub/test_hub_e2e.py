@@ -1,129 +1,33 @@
-"""End to end on a real JupyterHub: users' servers and the meshprogress service share Redis behind the hub's proxy.
+"""End to end on a real JupyterHub: the meshprogress service holds the state, users' servers forward to it.
 
-One hub for the module, configured by the documented example (server_extension/jupyterhub_config.py): the proxy
-(configurable-http-proxy), alice's and bob's spawned servers, and the service. Users are authenticated by the hub,
-with API tokens or a login session and OAuth cookies; workers only by their callback token.
+One hub for the package (conftest.py), configured by the documented example (server_extension/jupyterhub_config.py):
+the proxy (configurable-http-proxy), alice's and bob's spawned servers, and the service. Users are authenticated by
+the hub, with API tokens or a login session and OAuth cookies; workers only by their callback token.
 """
 
 from __future__ import annotations
 
-import asyncio
-import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Any
+import json
 
 import httpx
 import pytest
-import redis
-from hub_harness import JupyterHubProcess
-from tornado.httpclient import HTTPRequest
-from tornado.websocket import websocket_connect
+from hub_clients import (
+    API,
+    WAIT,
+    Deployment,
+    connect,
+    cookie_header,
+    create_mesh,
+    open_cable,
+    refused,
+    report_in_lockstep,
+    watch,
+)
+from kernels import run_in_kernel
 
-from support.clients import CALLBACK, Cable
+from support.clients import CALLBACK
 
 pytestmark = pytest.mark.timeout(170)
-
-MESH = "MeshProgressChannel"
-API = "meshprogress/api/v1/"
-USERS = ["alice", "bob", "carol", "admin"]
-WAIT = 30.0  # seconds: generous, the machine is shared
-
-
-@dataclass
-class Deployment:
-    hub: JupyterHubProcess
-    tokens: dict[str, str]
-
-    def api(self, base: str, user: str | None) -> httpx.AsyncClient:
-        headers = {"Authorization": f"token {self.tokens[user]}"} if user else {}
-        return httpx.AsyncClient(base_url=base, headers=headers, timeout=WAIT)
-
-    def cable_url(self, base: str) -> str:
-        return base.replace("http://", "ws://", 1) + "meshprogress/cable"
-
-
-@pytest.fixture(scope="module")
-def deployment(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
-    prefix = f"test-jupyterhub-{uuid.uuid4().hex[:8]}:"
-    hub = JupyterHubProcess(
-        tmp_path_factory.mktemp("jupyterhub"),
-        users=USERS,
-        groups={"mesh-readers": ["carol"]},
-        redis_url=redis_url,
-        redis_prefix=prefix,
-    )
-    try:
-        hub.start()
-        tokens = asyncio.run(_servers_and_tokens(hub))
-        yield Deployment(hub, tokens)
-    finally:
-        hub.stop()
-        store = redis.Redis.from_url(redis_url)
-        keys = list(store.scan_iter(match=prefix + "*"))
-        if keys:
-            store.delete(*keys)
-
-
-async def _servers_and_tokens(hub: JupyterHubProcess) -> dict[str, str]:
-    await hub.spawn("alice", "bob")
-    return {name: await hub.api_token(name) for name in USERS}
-
-
-async def create_mesh(deployment: Deployment, base: str, user: str) -> dict[str, Any]:
-    async with deployment.api(base, user) as api:
-        response = await api.post(API + "meshes", json={"source": "images/brain.png", "dispatch": False})
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
-async def connect(url: str, token: str | None = None, headers: dict[str, str] | None = None) -> Cable:
-    """The Python ActionCable client, by hub token (``?token=``) or with a browser's cookies and Origin.
-
-    JupyterHub reads ``?token=`` only on requests that say they are WebSockets, as browsers do.
-    """
-    headers = {"Sec-Fetch-Mode": "websocket", **(headers or {})}
-    request = HTTPRequest(url + (f"?token={token}" if token else ""), headers=headers, connect_timeout=WAIT)
-    return Cable(await websocket_connect(request, subprotocols=["actioncable-v1-json"]))
-
-
-async def open_cable(url: str, token: str | None = None, headers: dict[str, str] | None = None) -> Cable:
-    cable = await connect(url, token, headers)
-    assert await cable.next(timeout=WAIT) == {"type": "welcome"}
-    return cable
-
-
-async def watch(cable: Cable, mesh_id: int) -> dict[str, Any]:
-    """Subscribe to a mesh; returns the payload transmitted on confirmation."""
-    identifier = await cable.subscribe(MESH, mesh_id=mesh_id)
-    assert await cable.next(timeout=WAIT) == {"identifier": identifier, "type": "confirm_subscription"}
-    return (await cable.next(timeout=WAIT))["message"]
-
-
-async def refused(cable: Cable, mesh_id: int) -> bool:
-    identifier = await cable.subscribe(MESH, mesh_id=mesh_id)
-    return await cable.next(timeout=WAIT) == {"identifier": identifier, "type": "reject_subscription"}
-
-
-async def report_in_lockstep(
-    worker: httpx.AsyncClient, cable: Cable, job: dict[str, Any], reports: list[tuple[str, dict[str, Any]]]
-) -> list[dict[str, Any]]:
-    """Post each (url, fields) report with the callback token alone; wait for the cable to deliver each change."""
-    delivered = []
-    for url, fields in reports:
-        response = await worker.post(
-            url,
-            json={"job_id": job["job_id"], **fields},
-            headers={"X-Callback-Token": job["callback"]["token"]},
-        )
-        assert response.status_code == 202 and response.json()["applied"] is True, response.text
-        delivered.append((await cable.next(timeout=WAIT))["message"])
-    return delivered
-
-
-def cookie_header(client: httpx.AsyncClient, path: str) -> str:
-    """The Cookie header a browser would send to ``path`` on the hub's host."""
-    return "; ".join(f"{c.name}={c.value}" for c in client.cookies.jar if path.startswith(c.path))
 
 
 async def test_a_worker_reaches_the_job_through_the_proxy_and_its_owner_sees_every_update(
@@ -131,10 +35,10 @@ async def test_a_worker_reaches_the_job_through_the_proxy_and_its_owner_sees_eve
 ) -> None:
     hub = deployment.hub
     job = await create_mesh(deployment, hub.user_url("alice"), "alice")
-    # The URL comes from the server's JUPYTERHUB_* environment: the hub's public URL, the server's prefix.
+    # The service made the job: the URL is the service's public URL, from its JUPYTERHUB_* environment.
     assert job["user"] == "alice"
-    assert job["callback"]["url"] == hub.user_url("alice") + CALLBACK
-    via_service = hub.service_url + CALLBACK
+    assert job["callback"]["url"] == hub.service_url + CALLBACK
+    via_server = hub.user_url("alice") + CALLBACK  # forwarded to the service, with the callback token alone
 
     cable = await open_cable(deployment.cable_url(hub.user_url("alice")), deployment.tokens["alice"])
     worker = httpx.AsyncClient(timeout=WAIT)  # no hub credentials, no cookies: the callback token is all it has
@@ -158,9 +62,8 @@ async def test_a_worker_reaches_the_job_through_the_proxy_and_its_owner_sees_eve
                 (url, {"seq": 1, "progress": 10, "message": "loading", "status": "processing"}),
                 (url, {"seq": 2, "progress": 35, "message": "meshing"}),
                 (url, {"seq": 3, "progress": 60, "message": "meshing"}),
-                # The service verifies the same token and writes the same Redis: alice's server delivers it too.
-                (via_service, {"seq": 4, "progress": 85, "message": "smoothing"}),
-                (via_service, {"seq": 5, "status": "completed", "result_url": "/results/brain.vtu"}),
+                (via_server, {"seq": 4, "progress": 85, "message": "smoothing"}),
+                (via_server, {"seq": 5, "status": "completed", "result_url": "/results/brain.vtu"}),
             ],
         )
         assert [(p["progress"], p["status"]) for p in delivered] == [
@@ -243,10 +146,12 @@ async def test_hub_groups_may_read_and_hub_admins_may_control(deployment: Deploy
     hub = deployment.hub
     job = await create_mesh(deployment, hub.user_url("alice"), "alice")
     mesh = f"{API}meshes/{job['id']}"
-    async with deployment.api(hub.service_url, "carol") as carol:
-        assert (await carol.get(mesh)).json()["user"] == "alice"
-        assert (await carol.post(mesh + "/cancel")).status_code == 403
-    cable = await open_cable(deployment.cable_url(hub.service_url), deployment.tokens["carol"])
+    # At the service with her own token, and through her own server, whose token carries her groups.
+    for base in (hub.service_url, hub.user_url("carol")):
+        async with deployment.api(base, "carol") as carol:
+            assert (await carol.get(mesh)).json()["user"] == "alice"
+            assert (await carol.post(mesh + "/cancel")).status_code == 403
+    cable = await open_cable(deployment.cable_url(hub.user_url("carol")), deployment.tokens["carol"])
     try:
         assert (await watch(cable, job["id"]))["mesh_id"] == job["id"]
         async with deployment.api(hub.service_url, "admin") as admin:
@@ -292,3 +197,60 @@ async def test_browser_sessions_use_the_hubs_cookies(deployment: Deployment) -> 
     finally:
         await alice.aclose()
         await bob.aclose()
+
+
+async def test_alices_widget_flow_goes_through_her_own_server(deployment: Deployment) -> None:
+    """What the widgets and the sidebar do, at alice's server only: it forwards to the service as alice."""
+    hub = deployment.hub
+    alice_server = hub.user_url("alice")
+    job = await create_mesh(deployment, alice_server, "alice")
+    cable = await open_cable(deployment.cable_url(alice_server), deployment.tokens["alice"])
+    worker = httpx.AsyncClient(timeout=WAIT)
+    try:
+        assert (await watch(cable, job["id"]))["status"] == "pending"
+        delivered = await report_in_lockstep(
+            worker,
+            cable,
+            job,
+            [(job["callback"]["url"], {"seq": 1, "progress": 30, "status": "processing"})],
+        )
+        assert (delivered[0]["progress"], delivered[0]["status"]) == (30, "processing")
+        async with deployment.api(alice_server, "alice") as alice:
+            mesh = f"{API}meshes/{job['id']}"
+            assert (await alice.get(mesh)).json()["progress"] == 30
+            assert job["id"] in [m["id"] for m in (await alice.get(API + "meshes")).json()["meshes"]]
+            cancelled = await alice.post(mesh + "/cancel")
+            assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+            assert (await cable.next(timeout=WAIT))["message"]["status"] == "cancelled"
+            retried = await alice.post(mesh + "/retry")
+            assert retried.status_code == 200, retried.text
+            assert retried.json()["callback"]["url"] == hub.service_url + CALLBACK
+            assert (await cable.next(timeout=WAIT))["message"]["status"] == "pending"
+            # Errors of the service come back as they are, JSON and status.
+            missing = await alice.get(f"{API}meshes/999999999")
+            assert missing.status_code == 404 and "error" in missing.json()
+            assert (await alice.get(f"{API}meshes/{job['id']}/result")).status_code == 404
+            assert (await alice.get(API + "openapi.json")).json()["openapi"].startswith("3.")
+            too_big = await alice.post(API + "meshes", json={"source": "x" * (65 * 1024)})
+            assert (too_big.status_code, too_big.json()) == (413, {"error": "Request body too large"})
+    finally:
+        cable.close()
+        await worker.aclose()
+
+
+KERNEL_CLIENT = """
+import json, meshprogress_nb
+jobs = meshprogress_nb.connect()
+job = jobs.submit("images/brain.png", dispatch=False)
+print(json.dumps({"job": job.record, "cancelled": job.cancel()["status"], "listed": [m.id for m in jobs.list()]}))
+"""
+
+
+async def test_meshprogress_connect_in_alices_kernel_reaches_the_service_as_alice(deployment: Deployment) -> None:
+    hub = deployment.hub
+    output = await run_in_kernel(hub.user_url("alice"), deployment.tokens["alice"], KERNEL_CLIENT, timeout=120)
+    found = json.loads(output)
+    assert found["job"]["user"] == "alice"
+    assert found["job"]["callback"]["url"] == hub.service_url + CALLBACK
+    assert found["cancelled"] == "cancelled"
+    assert found["job"]["id"] in found["listed"]

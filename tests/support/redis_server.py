@@ -16,15 +16,17 @@ from .server import free_port
 class RedisProcess:
     """redis-server with an append-only file, so a restart (like a production Redis with AOF) keeps the data."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, password: str = "") -> None:
         self.root = root
+        self.password = password
         self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
         root.mkdir(parents=True, exist_ok=True)
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        credentials = f":{self.password}@" if self.password else ""
+        return f"redis://{credentials}127.0.0.1:{self.port}/0"
 
     def start(self) -> RedisProcess:
         self.process = subprocess.Popen(
@@ -42,11 +44,12 @@ class RedisProcess:
                 "always",
                 "--save",
                 "",
+                *(["--requirepass", self.password] if self.password else []),
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        client = redis.Redis(port=self.port, socket_connect_timeout=0.5)
+        client = redis.Redis(port=self.port, password=self.password or None, socket_connect_timeout=0.5)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             try:
