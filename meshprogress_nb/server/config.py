@@ -107,6 +107,12 @@ class MeshProgress(Configurable):
         help="Where dispatched jobs write their meshes. Default: <jupyter data dir>/meshprogress/results."
     ).tag(config=True)
 
+    preview_max_bytes = Integer(
+        32 * 1024 * 1024,
+        help="Largest result file served as its own preview (GET meshes/{id}/preview) when the worker wrote no "
+        "decimated <result>.preview.ply beside it; larger results have no preview (404).",
+    ).tag(config=True)
+
     @default("pool_size")
     def _pool_size_default(self) -> int:
         return max(1, (os.cpu_count() or 2) - 1)

@@ -130,6 +130,28 @@ SCHEMAS: dict[str, Any] = {
 AUTH_ERRORS = {"403": _error("Not authenticated"), "503": _error("Store unavailable; retry after Retry-After")}
 
 
+def _mesh_file(mesh_id: dict[str, Any], summary: str, found: str, missing: str) -> dict[str, Any]:
+    """A route sending one of a job's files: GET for the bytes, HEAD for the size (Content-Length) and name."""
+    headers = {
+        "Content-Length": {"schema": {"type": "integer"}, "description": "The file's size in bytes"},
+        "Content-Disposition": {"schema": {"type": "string"}, "description": "The file name: job name + suffix"},
+    }
+    ok = {
+        "description": found,
+        "headers": headers,
+        "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+    }
+    responses = {"200": ok, "404": _error(missing), **AUTH_ERRORS}
+    return {
+        "get": {"summary": summary, "parameters": [mesh_id], "responses": responses},
+        "head": {
+            "summary": "The file's size and name, without the bytes",
+            "parameters": [mesh_id],
+            "responses": {**responses, "200": {"description": found, "headers": headers}},
+        },
+    }
+
+
 def openapi_document() -> dict[str, Any]:
     """The document, built fresh so it always names the installed version."""
     mesh_id, batch_id = _id_param("mesh_id"), _id_param("batch_id")
@@ -202,20 +224,20 @@ def openapi_document() -> dict[str, Any]:
                 }
                 for action in ("cancel", "retry")
             },
-            "/meshes/{mesh_id}/result": {
-                "get": {
-                    "summary": "The mesh file a dispatched job wrote",
-                    "parameters": [mesh_id],
-                    "responses": {
-                        "200": {
-                            "description": "The mesh (PLY, STL or OBJ)",
-                            "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
-                        },
-                        "404": _error("Not found, or no result file"),
-                        **AUTH_ERRORS,
-                    },
-                }
-            },
+            "/meshes/{mesh_id}/result": _mesh_file(
+                mesh_id,
+                "The mesh file a dispatched job wrote",
+                "The mesh (PLY, STL or OBJ), as an attachment named after the job (terrain_single.ply)",
+                "Not found, or no result file",
+            ),
+            "/meshes/{mesh_id}/preview": _mesh_file(
+                mesh_id,
+                "The mesh a browser previews: the worker's decimated <result>.preview.ply (binary PLY, triangles, "
+                "at most 100,000 faces, optional int vertex property label), else the result itself when it is at "
+                "most preview_max_bytes",
+                "The preview mesh, inline; its format is the suffix of the Content-Disposition filename",
+                "Not found, or no preview (no result, or a large result without a preview file)",
+            ),
             "/batches": {
                 "get": {
                     "summary": "The user's batches, newest first",
