@@ -11,6 +11,7 @@ from pathlib import Path
 
 from .server import free_port
 
+CHECKOUT_BUILD = Path(__file__).resolve().parents[2] / "meshprogress_nb" / "labextension"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless=new",
@@ -46,6 +47,7 @@ class LabServer:
             "JUPYTER_RUNTIME_DIR": str(self.root / ".runtime"),
             "JUPYTER_DATA_DIR": str(self.root / ".data"),
         }
+        self._serve_checkout_build()
         for name in ("MESHPROGRESS_REDIS_URL", "MESHPROGRESS_SERVER_URL", "MESHPROGRESS_SERVER_TOKEN"):
             env.pop(name, None)
         log = open(self.log_path, "ab")  # noqa: SIM115 - owned by the process
@@ -79,6 +81,14 @@ class LabServer:
             except OSError:
                 time.sleep(0.2)
         raise TimeoutError(self.log_path.read_text()[-3000:])
+
+    def _serve_checkout_build(self) -> None:
+        """This checkout's front-end build (``jlpm build``), not whichever one is installed: JupyterLab takes the
+        first ``meshprogress-nb`` on its data path, and the server's own data dir comes first."""
+        link = self.root / ".data" / "labextensions" / "meshprogress-nb"
+        if (CHECKOUT_BUILD / "package.json").is_file() and not link.exists():
+            link.parent.mkdir(parents=True, exist_ok=True)
+            link.symlink_to(CHECKOUT_BUILD, target_is_directory=True)
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
