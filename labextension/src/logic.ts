@@ -61,6 +61,8 @@ export interface MeshEntry {
   status: string;
   progress: number;
   message: string;
+  /** Where a completed member's result downloads from (absent in rows Python sent). */
+  result_url?: string | null;
 }
 
 /** Where a payload is checked against: the subscribed id and the last applied version. */

@@ -45,7 +45,7 @@ export class BatchMembers {
   reset(ids: number[]): void {
     this.rows.clear();
     ids.forEach((id, position) => {
-      this.rows.set(id, { mesh_id: id, name: '', status: '', progress: 0, message: '', position, version: 0 });
+      this.rows.set(id, { mesh_id: id, name: '', status: '', progress: 0, message: '', result_url: null, position, version: 0 });
     });
   }
 
@@ -77,6 +77,7 @@ export class BatchMembers {
     row.status = patch.status;
     row.progress = patch.progress;
     row.message = patch.message;
+    row.result_url = patch.result_url;
     return true;
   }
 
@@ -143,7 +144,14 @@ export class BatchMembers {
   view(counts: MemberCounts): { rows: MeshEntry[]; restText: string } {
     const listed = Array.from(this.rows.values()).filter(row => !this.large || row.status in RANK);
     listed.sort((a, b) => (RANK[a.status] ?? 2) - (RANK[b.status] ?? 2) || a.position - b.position);
-    const rows = listed.map(({ mesh_id, name, status, progress, message }) => ({ mesh_id, name, status, progress, message }));
+    const rows = listed.map(({ mesh_id, name, status, progress, message, result_url }) => ({
+      mesh_id,
+      name,
+      status,
+      progress,
+      message,
+      result_url
+    }));
     return { rows, restText: restText(counts, rows) };
   }
 }

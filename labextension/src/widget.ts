@@ -25,11 +25,13 @@ import {
   MeshState,
   meshView,
   ProgressDisplay,
+  resultHref,
   statusLabel
 } from './logic';
 import { setAndSync } from './kernelsync';
 import { BatchMembers, virtualWindow } from './members';
 import { announceJob } from './notices';
+import { PreviewPanel } from './preview';
 import { noteJob, noteLiveModel } from './registry';
 import { ViewportScheduler } from './visibility';
 import { MODULE_NAME, MODULE_VERSION } from './version';
@@ -308,11 +310,18 @@ export class ProgressView extends HubView<ReturnType<typeof meshView>> {
   protected readonly restCollection = 'meshes';
   protected readonly channel = 'MeshProgressChannel';
   private result!: HTMLAnchorElement;
+  private preview!: PreviewPanel;
   private readonly serverPath = basePath();
 
   protected renderExtra(): void {
-    this.result = element(this.parts.actions, 'a', 'mp-Progress-result', { target: '_blank', rel: 'noopener noreferrer' });
-    this.result.textContent = 'Open result';
+    this.result = element(this.parts.actions, 'a', 'mp-Progress-button mp-Progress-result', { download: '' });
+    this.result.textContent = 'Download result';
+    this.preview = new PreviewPanel(this.el);
+  }
+
+  remove(): void {
+    this.preview.dispose();
+    super.remove();
   }
 
   protected apply(payload: unknown): boolean {
@@ -341,6 +350,7 @@ export class ProgressView extends HubView<ReturnType<typeof meshView>> {
       this.result.hidden = false;
       setAttribute(this.result, 'href', href);
     }
+    this.preview.show(href === null ? null : this.subjectId(), String(this.model.get('version')), view.title, href);
   }
 }
 
@@ -358,6 +368,7 @@ interface MemberRow {
   status: HTMLElement;
   percent: HTMLElement;
   fill: HTMLElement;
+  result: HTMLAnchorElement;
 }
 
 export class BatchProgressView extends HubView<ReturnType<typeof batchView>> {
@@ -380,6 +391,10 @@ export class BatchProgressView extends HubView<ReturnType<typeof batchView>> {
   private discovering = false;
   private discoverAgain = false;
   private lastDiscovery = 0;
+  private preview!: PreviewPanel;
+  /** The member whose result the panel shows (picked by a click on its row). */
+  private selected: number | null = null;
+  private readonly serverPath = basePath();
 
   protected renderExtra(): void {
     this.counts = element(this.el, 'div', 'mp-Progress-counts');
@@ -391,6 +406,25 @@ export class BatchProgressView extends HubView<ReturnType<typeof batchView>> {
     ];
     this.list.addEventListener('scroll', () => this.frame.schedule(), { passive: true });
     this.more = element(this.el, 'div', 'mp-Progress-more');
+    this.preview = new PreviewPanel(this.el);
+    const pick = (event: Event): void => {
+      const row = (event.target as HTMLElement).closest<HTMLElement>('.mp-Progress-member');
+      if (row?.dataset.status === 'completed' && !(event.target as HTMLElement).closest('a')) {
+        this.selected = Number(row.dataset.meshId);
+        this.frame.schedule();
+      }
+    };
+    this.list.addEventListener('click', pick);
+    this.list.addEventListener('keydown', event => {
+      if (event.key === 'Enter' || event.key === ' ') {
+        pick(event);
+      }
+    });
+  }
+
+  remove(): void {
+    this.preview.dispose();
+    super.remove();
   }
 
   protected apply(payload: unknown): boolean {
@@ -565,6 +599,13 @@ export class BatchProgressView extends HubView<ReturnType<typeof batchView>> {
     this.list.hidden = rows.length === 0;
     setText(this.more, restText);
     this.more.hidden = restText === '';
+    const picked = rows.find(row => row.mesh_id === this.selected && row.status === 'completed');
+    this.preview.show(
+      picked ? picked.mesh_id : null,
+      'completed',
+      picked ? picked.name || `Mesh ${picked.mesh_id}` : '',
+      picked ? resultHref(picked.result_url ?? null, this.serverPath) : null
+    );
     if (rows.length === 0) {
       return;
     }
@@ -600,7 +641,9 @@ export class BatchProgressView extends HubView<ReturnType<typeof batchView>> {
     const fill = element(track, 'span', 'mp-Progress-memberFill');
     const percent = element(item, 'span', 'mp-Progress-memberPercent');
     const status = element(item, 'span', 'mp-Progress-memberStatus');
-    return { item, name, status, percent, fill };
+    const result = element(item, 'a', 'mp-Progress-memberResult', { download: '' });
+    result.textContent = 'Download';
+    return { item, name, status, percent, fill, result };
   }
 
   private drawMember(row: MemberRow, entry: MeshEntry): void {
@@ -615,5 +658,14 @@ export class BatchProgressView extends HubView<ReturnType<typeof batchView>> {
     setWidth(row.fill, progress);
     setAttribute(row.item, 'data-status', entry.status || 'unknown');
     setAttribute(row.item, 'data-mesh-id', String(entry.mesh_id));
+    const href = entry.status === 'completed' ? resultHref(entry.result_url ?? null, this.serverPath) : null;
+    row.result.hidden = href === null;
+    if (href !== null) {
+      setAttribute(row.result, 'href', href);
+      setAttribute(row.result, 'aria-label', `Download the result of ${name}`);
+    }
+    const selectable = entry.status === 'completed';
+    setAttribute(row.item, 'tabindex', selectable ? '0' : '-1');
+    setAttribute(row.item, 'aria-selected', String(selectable && entry.mesh_id === this.selected));
   }
 }

@@ -36,11 +36,11 @@ describe('BatchMembers of a small batch', () => {
     assert.equal(members.apply(mesh(7, 9, 'processing')), false, 'same version again');
     assert.equal(members.apply(mesh(9, 100, 'processing')), false, 'not a member');
     assert.equal(members.apply({ ...mesh(8, 1, 'pending'), mesh_id: undefined, id: 8 }), true, 'a REST record');
-    assert.equal(members.apply(mesh(7, 10, 'completed')), true);
+    assert.equal(members.apply(mesh(7, 10, 'completed', { result_url: '/r/7' })), true);
     assert.equal(members.apply(mesh(7, 8, 'processing')), false, 'older than applied');
     assert.deepEqual(members.view(counts({ total: 2 })).rows, [
-      { mesh_id: 7, name: 'm7.png', status: 'completed', progress: 100, message: '' },
-      { mesh_id: 8, name: 'm8.png', status: 'pending', progress: 40, message: '' }
+      { mesh_id: 7, name: 'm7.png', status: 'completed', progress: 100, message: '', result_url: '/r/7' },
+      { mesh_id: 8, name: 'm8.png', status: 'pending', progress: 40, message: '', result_url: null }
     ]);
   });
 

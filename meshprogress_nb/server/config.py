@@ -147,6 +147,12 @@ class MeshProgress(Configurable):
         help="Where dispatched jobs write their meshes. Default: <jupyter data dir>/meshprogress/results."
     ).tag(config=True)
 
+    preview_max_bytes = Integer(
+        32 * 1024 * 1024,
+        help="Largest result file served as its own preview (GET meshes/{id}/preview) when the worker wrote no "
+        "decimated <result>.preview.ply beside it; larger results have no preview (404).",
+    ).tag(config=True)
+
     source_dirs = List(
         Unicode(),
         help="Folders besides the server's root_dir that dispatched jobs may read their sources from (symlinks "

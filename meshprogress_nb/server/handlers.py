@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from ..models import Batch, Mesh, Status, batch_record, mesh_record
 from ..state import Conflict
 from .backends import BackendUnavailable
 from .callbacks import InvalidInput, parse_body, parse_callback
-from .dispatch import find_result
+from .dispatch import find_preview, find_result
 from .hub import Forbidden, NotFound, ProgressHub
 from .identity import Identity, identity_of
 from .openapi import openapi_document
@@ -28,6 +29,9 @@ from .validation import json_value, text
 MAX_SOURCE = 4096
 MAX_NAME = 200
 MAX_PARAMS = 16 * 1024
+MAX_FILENAME = 100
+#: Suffixes of a job's default name (its source's file name) dropped from download names.
+IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".gif", ".npy", ".nii", ".gz", ".nrrd"})
 
 
 class ErrorsMixin:
@@ -152,23 +156,55 @@ class MeshActionHandler(JobsHandler):
             self.reply(200, {**mesh_record(mesh), "callback": self.hub.callback_for(mesh)})
 
 
-class MeshResultHandler(JobsHandler):
-    """The mesh file a dispatched job wrote, for those who may read the job."""
+class MeshFileHandler(JobsHandler):
+    """Sends one of a job's files (for those who may read the job), named after the job."""
+
+    disposition = "attachment"
+    noun = "result"
+
+    def find(self, mesh: Mesh) -> Path | None:
+        raise NotImplementedError
+
+    async def locate(self, mesh_id: str) -> tuple[Mesh, Path]:
+        mesh = await self.hub.mesh_for(self.who, _id(mesh_id, "Mesh"))
+        path = self.find(mesh)
+        if path is None:  # the job exists, so not 404: its file is not written (yet), or was not written here
+            raise InvalidInput(409, f"Mesh {mesh_id} has no {self.noun} file ({mesh.status.value})")
+        self.set_header("Content-Type", "application/octet-stream")
+        self.set_header("Content-Length", str(path.stat().st_size))
+        self.set_header("Content-Disposition", content_disposition(self.disposition, mesh, path))
+        return mesh, path
+
+    @web.authenticated
+    async def head(self, mesh_id: str) -> None:
+        await self.locate(mesh_id)
+        self.finish()
 
     @web.authenticated
     async def get(self, mesh_id: str) -> None:
-        mesh = await self.hub.mesh_for(self.who, _id(mesh_id, "Mesh"))
-        path = find_result(Path(self.hub.config.results_dir), mesh)
-        if path is None:  # the job exists, so not 404: its file is not written (yet), or was not written here
-            raise InvalidInput(409, f"Mesh {mesh_id} has no result file ({mesh.status.value})")
-        filename = f"{Path(mesh.name).stem or 'mesh'}-{mesh.id}{path.suffix}"
-        self.set_header("Content-Type", "application/octet-stream")
-        self.set_header("Content-Disposition", f'attachment; filename="{_header_safe(filename)}"')
+        _, path = await self.locate(mesh_id)
         with path.open("rb") as f:
             while chunk := f.read(1 << 20):
                 self.write(chunk)
                 await self.flush()
         self.finish()
+
+
+class MeshResultHandler(MeshFileHandler):
+    """The mesh file a dispatched job wrote."""
+
+    def find(self, mesh: Mesh) -> Path | None:
+        return find_result(Path(self.hub.config.results_dir), mesh)
+
+
+class MeshPreviewHandler(MeshFileHandler):
+    """What a browser draws: the worker's decimated ``.preview.ply``, else a small enough result itself."""
+
+    disposition = "inline"
+    noun = "preview"
+
+    def find(self, mesh: Mesh) -> Path | None:
+        return find_preview(Path(self.hub.config.results_dir), mesh, self.hub.config.preview_max_bytes)
 
 
 class BatchesHandler(JobsHandler):
@@ -332,8 +368,18 @@ async def created_batch_body(hub: ProgressHub, batch: Batch, meshes: list[Mesh])
     return f"{head}[{','.join(parts)}]}}".encode()
 
 
-def _header_safe(name: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+def download_name(mesh: Mesh, path: Path) -> str:
+    """The job's name in safe characters plus the file's suffixes: ``terrain (single)`` -> ``terrain_single.ply``."""
+    stem = mesh.name
+    while Path(stem).suffix.lower() in IMAGE_SUFFIXES:
+        stem = stem[: -len(Path(stem).suffix)]
+    safe = re.sub(r"[^A-Za-z0-9-]+", "_", stem).strip("_-")[:MAX_FILENAME] or f"mesh-{mesh.id}"
+    suffix = ".preview.ply" if path.name.endswith(".preview.ply") else path.suffix
+    return safe + suffix
+
+
+def content_disposition(disposition: str, mesh: Mesh, path: Path) -> str:
+    return f'{disposition}; filename="{download_name(mesh, path)}"'
 
 
 def handlers(hub: ProgressHub, base: str) -> list[tuple[str, type, dict[str, Any]]]:
@@ -345,6 +391,7 @@ def handlers(hub: ProgressHub, base: str) -> list[tuple[str, type, dict[str, Any
         (api + r"meshes/([^/]+)", MeshHandler, args),
         (api + r"meshes/([^/]+)/(cancel|retry)", MeshActionHandler, args),
         (api + r"meshes/([^/]+)/result", MeshResultHandler, args),
+        (api + r"meshes/([^/]+)/preview", MeshPreviewHandler, args),
         (api + "batches", BatchesHandler, args),
         (api + r"batches/([^/]+)", BatchHandler, args),
         (api + r"batches/([^/]+)/(cancel|retry)", BatchActionHandler, args),

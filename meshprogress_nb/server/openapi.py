@@ -161,6 +161,28 @@ AUTH_ERRORS = {
 }
 
 
+def _mesh_file(mesh_id: dict[str, Any], summary: str, found: str, missing: str) -> dict[str, Any]:
+    """A route sending one of a job's files: GET for the bytes, HEAD for the size (Content-Length) and name."""
+    headers = {
+        "Content-Length": {"schema": {"type": "integer"}, "description": "The file's size in bytes"},
+        "Content-Disposition": {"schema": {"type": "string"}, "description": "The file name: job name + suffix"},
+    }
+    ok = {
+        "description": found,
+        "headers": headers,
+        "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+    }
+    responses = {"200": ok, "404": _error("Not found"), "409": _error(missing), **AUTH_ERRORS}
+    return {
+        "get": {"summary": summary, "parameters": [mesh_id], "responses": responses},
+        "head": {
+            "summary": "The file's size and name, without the bytes",
+            "parameters": [mesh_id],
+            "responses": {**responses, "200": {"description": found, "headers": headers}},
+        },
+    }
+
+
 def openapi_document() -> dict[str, Any]:
     """The document, built fresh so it always names the installed version."""
     mesh_id, batch_id = _id_param("mesh_id"), _id_param("batch_id")
@@ -233,21 +255,20 @@ def openapi_document() -> dict[str, Any]:
                 }
                 for action in ("cancel", "retry")
             },
-            "/meshes/{mesh_id}/result": {
-                "get": {
-                    "summary": "The mesh file a dispatched job wrote",
-                    "parameters": [mesh_id],
-                    "responses": {
-                        "200": {
-                            "description": "The mesh (PLY, STL or OBJ)",
-                            "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
-                        },
-                        "404": _error("Not found"),
-                        "409": _error("The job has no result file (yet)"),
-                        **AUTH_ERRORS,
-                    },
-                }
-            },
+            "/meshes/{mesh_id}/result": _mesh_file(
+                mesh_id,
+                "The mesh file a dispatched job wrote",
+                "The mesh (PLY, STL or OBJ), as an attachment named after the job (terrain_single.ply)",
+                "The job has no result file (yet)",
+            ),
+            "/meshes/{mesh_id}/preview": _mesh_file(
+                mesh_id,
+                "The mesh a browser previews: the worker's decimated <result>.preview.ply (binary PLY, triangles, "
+                "at most 100,000 faces, optional int vertex property label), else the result itself when it is at "
+                "most preview_max_bytes",
+                "The preview mesh, inline; its format is the suffix of the Content-Disposition filename",
+                "The job has no preview (yet): no result, or a large result without a preview file",
+            ),
             "/batches": {
                 "get": {
                     "summary": "The user's batches, newest first",

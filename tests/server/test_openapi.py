@@ -14,7 +14,7 @@ from meshprogress_nb.server.openapi import openapi_document
 from support.clients import Api
 
 DOC = openapi_document()
-METHODS = ("get", "post", "put", "patch", "delete")
+METHODS = ("get", "head", "post", "put", "patch", "delete")
 
 
 def template(pattern: str) -> str:
@@ -31,7 +31,7 @@ def routes() -> set[tuple[str, str]]:
         if pattern.endswith(".*"):
             continue  # the JSON 404 for everything else
         for method in METHODS:
-            if method in vars(handler):
+            if any(method in vars(c) for c in handler.__mro__ if c.__module__.startswith("meshprogress_nb")):
                 if "(cancel|retry)" in pattern:
                     found |= {(template(pattern.replace("(cancel|retry)", a)), method) for a in ("cancel", "retry")}
                 else:

@@ -94,6 +94,22 @@ def find_result(results_dir: Path, mesh: Mesh) -> Path | None:
     return None
 
 
+def preview_path(result: Path) -> Path:
+    """Where a worker writes the decimated copy of ``result`` that browsers preview (binary PLY, triangles)."""
+    return result.with_name(f"{result.stem}.preview.ply")
+
+
+def find_preview(results_dir: Path, mesh: Mesh, max_bytes: int) -> Path | None:
+    """The file to preview ``mesh`` from: the worker's preview, else the result itself if at most ``max_bytes``."""
+    result = find_result(results_dir, mesh)
+    if result is None:
+        return None
+    preview = preview_path(result)
+    if preview.is_file():
+        return preview
+    return result if result.stat().st_size <= max_bytes else None
+
+
 def make_dispatcher(config: MeshProgress) -> Dispatcher | None:
     if config.dispatcher == "local":
         from .local import LocalDispatcher
@@ -106,4 +122,13 @@ def make_dispatcher(config: MeshProgress) -> Dispatcher | None:
     return None
 
 
-__all__ = ["Dispatch", "Dispatcher", "JobSpec", "find_result", "make_dispatcher", "result_path"]
+__all__ = [
+    "Dispatch",
+    "Dispatcher",
+    "JobSpec",
+    "find_preview",
+    "find_result",
+    "make_dispatcher",
+    "preview_path",
+    "result_path",
+]

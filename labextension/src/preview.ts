@@ -1,0 +1,152 @@
+/**
+ * The result panel of a finished mesh: the interactive 3D preview (three.js, loaded on first use) beside the
+ * quality report, the file's format and size, and the download link.
+ *
+ * Everything comes from the hub's REST routes through `ServerConnection` (the page's credentials), never from
+ * the kernel: the panel works while a cell runs and after a kernel restart. The mesh drawn is
+ * `GET meshes/{id}/preview` (the worker's decimated copy of a large result); the size and format are those of
+ * the full result (`HEAD meshes/{id}/result`); the report is the `quality` object of `GET meshes/{id}`.
+ */
+
+import { URLExt } from '@jupyterlab/coreutils';
+import { ServerConnection } from '@jupyterlab/services';
+
+import { element, setText } from './dom';
+import { dispositionName, formatBytes, meshFilePath, meshFormat, qualityLines } from './previewinfo';
+import type { Viewer } from './viewer';
+
+async function call(path: string, method: 'GET' | 'HEAD'): Promise<Response | null> {
+  const settings = ServerConnection.makeSettings();
+  try {
+    return await ServerConnection.makeRequest(URLExt.join(settings.baseUrl, path), { method }, settings);
+  } catch {
+    return null;
+  }
+}
+
+export class PreviewPanel {
+  readonly node: HTMLElement;
+  private readonly stage: HTMLElement;
+  private readonly note: HTMLElement;
+  private readonly title: HTMLElement;
+  private readonly facts: HTMLElement;
+  private readonly reset: HTMLButtonElement;
+  private readonly download: HTMLAnchorElement;
+  private viewer: Viewer | null = null;
+  private shown = '';
+  private generation = 0;
+
+  constructor(parent: HTMLElement) {
+    this.node = element(parent, 'div', 'mp-Preview');
+    this.node.hidden = true;
+    this.stage = element(this.node, 'div', 'mp-Preview-stage');
+    this.note = element(this.stage, 'div', 'mp-Preview-note', { role: 'status' });
+    const side = element(this.node, 'div', 'mp-Preview-side');
+    this.title = element(side, 'div', 'mp-Preview-title');
+    this.facts = element(side, 'dl', 'mp-Preview-facts');
+    const tools = element(side, 'div', 'mp-Preview-tools');
+    this.reset = element(tools, 'button', 'mp-Progress-button mp-Preview-reset', { type: 'button' });
+    this.reset.textContent = 'Reset view';
+    this.reset.addEventListener('click', () => this.viewer?.reset());
+    this.download = element(tools, 'a', 'mp-Progress-button mp-Preview-download', { download: '' });
+    this.download.textContent = 'Download';
+    const hint = element(side, 'div', 'mp-Preview-hint');
+    hint.textContent = 'Drag to rotate, scroll to zoom, right-drag to pan.';
+  }
+
+  /**
+   * Show mesh `id`'s result (null hides the panel). `key` names what is shown: the same key keeps the panel as
+   * it is, a new one (a retried job that finished again) loads anew. `href` is the result's download URL.
+   */
+  show(id: number | null, key: string, title: string, href: string | null): void {
+    const wanted = id === null ? '' : `${id}:${key}`;
+    if (wanted === this.shown) {
+      return;
+    }
+    this.shown = wanted;
+    const generation = ++this.generation;
+    this.clear();
+    this.node.hidden = id === null;
+    if (id !== null) {
+      this.node.dataset.meshId = String(id);
+      setText(this.title, title);
+      this.download.hidden = href === null;
+      if (href !== null) {
+        this.download.href = href;
+      }
+      void this.load(id, generation);
+    }
+  }
+
+  dispose(): void {
+    this.generation++;
+    this.clear();
+    this.node.remove();
+  }
+
+  private clear(): void {
+    this.viewer?.dispose();
+    this.viewer = null;
+    this.facts.replaceChildren();
+    this.node.dataset.state = 'loading';
+    this.reset.disabled = true;
+    setText(this.note, 'Loading preview…');
+    this.note.hidden = false;
+  }
+
+  private fact(label: string, value: string): void {
+    const term = element(this.facts, 'dt', 'mp-Preview-term');
+    term.textContent = label;
+    const detail = element(this.facts, 'dd', 'mp-Preview-value');
+    detail.textContent = value;
+  }
+
+  private async load(id: number, generation: number): Promise<void> {
+    const [preview, result, record] = await Promise.all([
+      call(meshFilePath(id, 'preview'), 'GET'),
+      call(meshFilePath(id, 'result'), 'HEAD'),
+      call(`meshprogress/api/v1/meshes/${encodeURIComponent(String(id))}`, 'GET')
+    ]);
+    const data = preview?.ok ? await preview.arrayBuffer().catch(() => null) : null;
+    const body: unknown = record?.ok ? await record.json().catch(() => null) : null;
+    if (generation !== this.generation) {
+      return;
+    }
+    if (result?.ok) {
+      const format = meshFormat(dispositionName(result.headers.get('Content-Disposition')));
+      const size = Number(result.headers.get('Content-Length') ?? NaN);
+      this.fact('Format', format ? format.toUpperCase() : 'unknown');
+      if (Number.isFinite(size)) {
+        this.fact('File size', formatBytes(size));
+      }
+    }
+    const quality = typeof body === 'object' && body !== null ? (body as { quality?: unknown }).quality : null;
+    for (const [label, value] of qualityLines(quality)) {
+      this.fact(label, value);
+    }
+    if (data === null) {
+      this.node.dataset.state = 'missing';
+      setText(this.note, preview === null ? 'Hub unreachable: no preview' : 'No preview for this result');
+      return;
+    }
+    const name = dispositionName(preview!.headers.get('Content-Disposition'));
+    try {
+      const { createViewer } = await import('./viewer');
+      if (generation !== this.generation) {
+        return;
+      }
+      this.viewer = createViewer(this.stage, data, meshFormat(name));
+    } catch (reason) {
+      console.warn('meshprogress-nb: no 3D preview', reason);
+      this.node.dataset.state = 'failed';
+      setText(this.note, `No 3D preview: ${reason instanceof Error ? reason.message : String(reason)}`);
+      return;
+    }
+    if (name.endsWith('.preview.ply')) {
+      this.fact('Preview', `${this.viewer.faces.toLocaleString('en-US')} faces (decimated)`);
+    }
+    this.note.hidden = true;
+    this.reset.disabled = false;
+    this.node.dataset.state = 'ready';
+  }
+}
