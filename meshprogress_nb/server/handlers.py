@@ -13,6 +13,7 @@ from typing import Any
 
 from jupyter_server.base.handlers import APIHandler
 from tornado import web
+from tornado.http1connection import HTTP1Connection
 
 from ..models import Batch, Mesh, Status, batch_record, mesh_record
 from ..state import Conflict
@@ -34,8 +35,10 @@ MAX_FILENAME = 100
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".gif", ".npy", ".nii", ".gz", ".nrrd"})
 
 
-class ErrorsMixin:
+class ErrorsMixin(web.RequestHandler):
     """Maps the hub's exceptions to statuses and writes every error as a JSON object."""
+
+    hub: ProgressHub
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         body: dict[str, Any]
@@ -54,31 +57,31 @@ class ErrorsMixin:
             status_code, body = 403, {"error": str(exc)}
         elif isinstance(exc, BackendUnavailable):
             status_code, body = 503, {"error": "Progress store unavailable, try again shortly"}
-            self.set_header("Retry-After", "1")  # type: ignore[attr-defined]
+            self.set_header("Retry-After", "1")
         elif isinstance(exc, web.HTTPError):
-            body = {"error": exc.log_message or self._reason}  # type: ignore[attr-defined]
+            body = {"error": exc.log_message or self._reason}
         else:
-            body = {"error": self._reason}  # type: ignore[attr-defined]
+            body = {"error": self._reason}
         if status_code == 405:
-            self.set_header("Allow", _allowed_methods(self))  # type: ignore[attr-defined]
-        self.set_status(status_code)  # type: ignore[attr-defined]
-        self.set_header("Content-Type", "application/json")  # type: ignore[attr-defined]
-        self.finish(json.dumps(body))  # type: ignore[attr-defined]
+            self.set_header("Allow", _allowed_methods(self))
+        self.set_status(status_code)
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps(body))
 
     def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
         expected = (InvalidInput, InvalidToken, Conflict, NotFound, Forbidden, BackendUnavailable, web.HTTPError)
         if isinstance(value, expected):
             return
-        super().log_exception(typ, value, tb)  # type: ignore[misc]
+        super().log_exception(typ, value, tb)
 
     def reply(self, status: int, body: dict[str, Any]) -> None:
-        self.set_status(status)  # type: ignore[attr-defined]
-        self.set_header("Content-Type", "application/json")  # type: ignore[attr-defined]
-        self.finish(json.dumps(body))  # type: ignore[attr-defined]
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps(body))
 
     def body_dict(self) -> dict[str, Any]:
-        request = self.request  # type: ignore[attr-defined]
-        if len(request.body) > self.hub.config.max_body_bytes:  # type: ignore[attr-defined]
+        request = self.request
+        if len(request.body) > self.hub.config.max_body_bytes:
             raise InvalidInput(413, "Request body too large")
         return parse_body(request.body, request.headers.get("Content-Type", "application/json"))
 
@@ -269,8 +272,10 @@ class CallbackHandler(ErrorsMixin, web.RequestHandler):
         length = self.request.headers.get("Content-Length", "0")
         if not length.isdigit() or int(length) > limit:
             raise InvalidInput(413, "Request body too large")
-        self.request.connection.set_max_body_size(limit)  # a chunked body is cut off at the limit too
-        self.request.connection.set_body_timeout(self.hub.config.body_timeout)
+        connection = self.request.connection
+        assert isinstance(connection, HTTP1Connection)  # tornado's server: the one that reads bodies
+        connection.set_max_body_size(limit)  # a chunked body is cut off at the limit too
+        connection.set_body_timeout(self.hub.config.body_timeout)
 
     def data_received(self, chunk: bytes) -> None:
         self._chunks.append(chunk)

@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     missing = [
         opt for opt, value in (("--job-id", job_id), ("--token", token), ("--callback-url", callback_url)) if not value
     ]
-    if missing:
+    if not (job_id and token and callback_url):
         print(f"meshprogress-worker: missing {', '.join(missing)} (or their MESHPROGRESS_* variables)", file=sys.stderr)
         return EXIT_FAILED
     return run(args, ProgressReporter(callback_url, job_id, token, args.min_interval))

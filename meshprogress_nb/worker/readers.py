@@ -75,7 +75,7 @@ def probe(paths: list[Path]) -> tuple[int, int, int]:
             shape = tif.series[0].shape
         if len(shape) > 3:
             shape = shape[-3:]
-        return (1, *shape) if len(shape) == 2 else tuple(shape)  # type: ignore[return-value]
+        return (1, *shape) if len(shape) == 2 else tuple(shape)
     from PIL import Image as PILImage
 
     slices, sizes = 0, set()

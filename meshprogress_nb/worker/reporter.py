@@ -475,7 +475,7 @@ class Tracked(Generic[T]):
         self.total = total
         self.desc = desc
         self.postfix = ""
-        self.n = 0
+        self.n = 0.0
         self.start, self.share = start, share
 
     def __iter__(self) -> Iterator[T]:

@@ -4,7 +4,7 @@ on the image (a Gaussian, isotropic in physical units) and decimated by quadric 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -64,14 +64,14 @@ def label_surfaces(
         mask = (data[window] == label).astype(np.float32)
         if any(sigma):
             mask = smooth(mask, sigma, lambda _: None)
-        surface = isosurface(mask, 0.5, frame.cropped(start))  # type: ignore[arg-type]
+        surface = isosurface(mask, 0.5, frame.cropped(start))
         surface.labels = np.full(len(surface.cells), label, np.int32)
         parts.append(surface)
         progress((index + 1) / len(labels))
     return concatenate(parts)
 
 
-def level_surfaces(data: np.ndarray, frame: Frame, levels: list[float], progress: Progress) -> Geometry:
+def level_surfaces(data: np.ndarray, frame: Frame, levels: Sequence[float], progress: Progress) -> Geometry:
     """One closed surface per level (label i + 1 for the i-th level), inside where ``data`` is above it."""
     parts = []
     for index, level in enumerate(levels):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import shutil
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -48,7 +49,7 @@ def write_mesh(geometry: Geometry, path: str | Path) -> Path:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # meshio warns about binary STL and the like
-            kwargs = {"binary": True} if fmt in ("ply", "stl") else {}
+            kwargs: dict[str, Any] = {"binary": True} if fmt in ("ply", "stl") else {}
             if fmt == "msh":
                 kwargs = {"file_format": "gmsh22", "binary": True}
             mesh.write(staging / path.name, file_format=kwargs.pop("file_format", MESHIO_NAMES[fmt]), **kwargs)

@@ -26,7 +26,7 @@ POLICY_VIOLATION = 1008
 """The WebSocket close code of a connection closed for breaking a limit (RFC 6455 7.4.1)."""
 
 
-class CableHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):  # type: ignore[misc]
+class CableHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):
     """One ActionCable connection. Unauthenticated clients are told ``unauthorized`` and not to reconnect."""
 
     identity: Identity
@@ -96,7 +96,9 @@ class CableHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):  # type: i
         connection = self.ws_connection
         if connection is None or connection.is_closing():
             return
-        stream = connection.stream  # type: ignore[attr-defined]
+        stream = connection.stream
+        if stream is None:
+            return
         if not self.outbox and not stream.writing():
             _write(stream, frame)
             return
@@ -114,7 +116,10 @@ class CableHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):  # type: i
         if connection is None or connection.is_closing():
             self.outbox.take()
             return True
-        stream = connection.stream  # type: ignore[attr-defined]
+        stream = connection.stream
+        if stream is None:
+            self.outbox.take()
+            return True
         if stream.writing():
             if self.outbox and time.monotonic() - self.outbox.since > self.cable.config.outbox_timeout:
                 self.shut("the client did not read its frames in time")

@@ -23,7 +23,7 @@ UPSTREAM_MAX_FRAME = 16 * 1024 * 1024
 """Largest frame taken from the service (its job payloads), far above any it sends."""
 
 
-class CableForwardHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):  # type: ignore[misc]
+class CableForwardHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):
     """One client connection relayed to the service; the service's welcome, pings and frames pass through."""
 
     def initialize(self, upstream: Upstream) -> None:

@@ -162,7 +162,7 @@ class CableServer:
             if any(stream == held for held, _ in connection.subscriptions.values()):
                 raise Rejected("already subscribed to this stream under another identifier")
             resolved = await channel.current(connection.identity, params)
-            subscription = Subscription(connection, identifier)  # type: ignore[arg-type]
+            subscription = Subscription(connection, identifier)
             await self.fanout.add(resolved.stream, subscription)
         except (Rejected, BackendUnavailable) as exc:
             self.limits.release_subscription(user)
