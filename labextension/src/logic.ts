@@ -243,6 +243,7 @@ export function resultHref(url: string | null | undefined, basePath: string): st
   }
   const href = url.trim();
   // Browsers drop control characters and read backslashes as slashes, which would hide a scheme or host.
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
   if (href === '' || /[\u0000-\u0020\u007f\\]/.test(href)) {
     return null;
   }
