@@ -23,13 +23,13 @@ UPSTREAM_MAX_FRAME = 16 * 1024 * 1024
 """Largest frame taken from the service (its job payloads), far above any it sends."""
 
 
-class CableForwardHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):  # type: ignore[misc]
+class CableForwardHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):
     """One client connection relayed to the service; the service's welcome, pings and frames pass through."""
 
     def initialize(self, upstream: Upstream) -> None:
         self.upstream = upstream
         self.service: WebSocketClientConnection | None = None
-        self._relay: asyncio.Future[None] | None = None
+        self._relay: asyncio.Future[None] | None = None  # held: the loop keeps only weak references to tasks
 
     @property
     def max_message_size(self) -> int:
