@@ -32,6 +32,7 @@ class RedisProcess:
         self.process = subprocess.Popen(
             [
                 "redis-server",
+                *(["-"] if self.password else []),  # the password from stdin: a command line is public in /proc
                 "--port",
                 str(self.port),
                 "--bind",
@@ -44,11 +45,14 @@ class RedisProcess:
                 "always",
                 "--save",
                 "",
-                *(["--requirepass", self.password] if self.password else []),
             ],
+            stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
+        assert self.process.stdin is not None
+        self.process.stdin.write(f"requirepass {self.password}\n".encode() if self.password else b"")
+        self.process.stdin.close()
         client = redis.Redis(port=self.port, password=self.password or None, socket_connect_timeout=0.5)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:

@@ -29,7 +29,7 @@ class CableForwardHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):
     def initialize(self, upstream: Upstream) -> None:
         self.upstream = upstream
         self.service: WebSocketClientConnection | None = None
-        self._relay: asyncio.Future[None] | None = None
+        self._relay: asyncio.Future[None] | None = None  # held: the loop keeps only weak references to tasks
 
     @property
     def max_message_size(self) -> int:
