@@ -40,7 +40,7 @@ def hub(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
     """A running jupyter-server with the extension, on the embedded backend or on Redis."""
     root = tmp_path_factory.mktemp(f"hub-{request.param}")
     url = request.getfixturevalue("redis_url") if request.param == "redis" else ""
-    server = HubServer(root, redis_url=url, redis_prefix=f"test-{uuid.uuid4().hex[:8]}:").start()
+    server = HubServer(root, redis_url=url, redis_prefix=f"test-{uuid.uuid4().hex[:8]}:").start(timeout=90)
     yield server
     server.stop()
 
