@@ -128,7 +128,7 @@ SCHEMAS: dict[str, Any] = {
             "progress": {"type": "number", "minimum": 0, "maximum": 100},
             "message": {"type": "string", "maxLength": 2000},
             "status": {"type": "string", "enum": ["processing", "completed", "failed"]},
-            "seq": {"type": "integer", "minimum": 0},
+            "seq": {"type": "integer", "minimum": 0, "maximum": 2**53 - 1},
             "result_url": {
                 "type": "string",
                 "maxLength": 2048,

@@ -14,7 +14,7 @@ from support.server import HubServer
 def test_schemathesis_finds_no_failures(tmp_path: Path) -> None:
     if shutil.which("schemathesis") is None:
         pytest.fail("schemathesis is a test dependency: pip install -e '.[test]'")
-    server = HubServer(tmp_path, extra="c.MeshProgress.dispatcher = 'none'").start()
+    server = HubServer(tmp_path, extra="c.MeshProgress.dispatcher = 'none'").start(timeout=90)
     try:
         run = subprocess.run(
             [

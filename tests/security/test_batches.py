@@ -15,6 +15,9 @@ import pytest
 
 from support.server import HubServer
 
+pytestmark = pytest.mark.slow  # servers of its own and 10,000-member batches
+
+
 API = "meshprogress/api/v1/"
 SOURCES = 10_000
 STATUS_P99_LIMIT = 0.100  # seconds

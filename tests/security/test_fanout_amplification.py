@@ -12,6 +12,9 @@ from tornado.websocket import WebSocketClientConnection, websocket_connect
 from support.attack import Bystander, MiB, identifier, latency, rss, settle_rss
 from support.clients import Api
 
+pytestmark = pytest.mark.slow  # an attack on a server process of its own, measured
+
+
 CONNECTIONS = 40  # the default cap is 32 a user
 MESHES = 12  # 31 connections x 12 streams is over the 300 subscriptions a user this test allows
 BIG_MESSAGE = "x" * 1900

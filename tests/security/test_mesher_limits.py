@@ -17,6 +17,9 @@ from meshprogress_nb.demo import SAMPLES
 from support.clients import Api
 from support.server import HubServer
 
+pytestmark = pytest.mark.slow  # real pool jobs past their limits
+
+
 API = "meshprogress/api/v1/"
 SLOW = {"smooth_iterations": 100_000}  # minutes of work: stopped by the time limit or cancelled
 MEMORY_LIMIT = 450 * 1024**2

@@ -11,6 +11,9 @@ from tornado.websocket import websocket_connect
 from support.attack import Bystander, MiB, latency, rss, settle_rss
 from support.clients import Api
 
+pytestmark = pytest.mark.slow  # an attack on a server process of its own, measured
+
+
 EMOJI_MESSAGE = "\N{TRIANGULAR RULER}" * 2000  # 8 KB of UTF-8 in every frame of the mesh
 REQUESTS = 20_000
 

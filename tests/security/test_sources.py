@@ -15,6 +15,9 @@ from meshprogress_nb.server.sources import REFUSED
 from support.clients import Api
 from support.server import HubServer
 
+pytestmark = pytest.mark.slow  # a server with a real pool
+
+
 API = "meshprogress/api/v1/"
 
 

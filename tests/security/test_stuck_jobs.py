@@ -17,6 +17,9 @@ from meshprogress_nb.demo import SAMPLES
 from support.clients import Api
 from support.server import TESTS, HubServer
 
+pytestmark = pytest.mark.slow  # servers whose jobs cannot start
+
+
 API = "meshprogress/api/v1/"
 INSTALL = 'pip install "meshprogress-nb[mesher]"'
 

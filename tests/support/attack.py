@@ -39,7 +39,7 @@ class Bystander:
 
     ``verify()`` then checks that bob's job ends on the last report the hub accepted (none lost)."""
 
-    def __init__(self, server: HubServer, period: float = 0.02, baseline: float = 3.0) -> None:
+    def __init__(self, server: HubServer, period: float = 0.005, baseline: float = 3.0) -> None:
         self.server = server
         self.period = period
         self.baseline = baseline
