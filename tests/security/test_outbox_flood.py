@@ -6,6 +6,7 @@ import asyncio
 import json
 import time
 
+import pytest
 from tornado.websocket import websocket_connect
 
 from support.attack import Bystander, MiB, latency, rss, settle_rss
