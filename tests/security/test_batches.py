@@ -56,7 +56,7 @@ async def test_a_10000_source_batch_does_not_block_the_loop(batch_hub: HubServer
     sources = [f"images/slice-{i:05d}.png" for i in range(SOURCES)]
     headers = {"Authorization": "token alice-token"}
     async with (
-        httpx.AsyncClient(base_url=batch_hub.url, headers=headers, timeout=60) as http,
+        httpx.AsyncClient(base_url=batch_hub.url, headers=headers, timeout=600) as http,
         httpx.AsyncClient(base_url=batch_hub.url, headers=headers, timeout=60) as probe,
     ):
         await probe.get("api/status")  # connection open before the measurement
