@@ -7,6 +7,7 @@ Handlers translate HTTP and cable frames into calls on :class:`ProgressHub`; eve
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
@@ -189,11 +190,11 @@ class ProgressHub:
         batch = await self.batch_for(who, batch_id)
         if not self.can_control(who, batch.user):
             raise Forbidden(f"Only the owner of batch {batch_id} may change it")
+        pace = Pacer()
         for mesh_id in batch.mesh_ids:
-            try:
+            with contextlib.suppress(Conflict):  # members already in a state the action does not apply to
                 await action(who, mesh_id)
-            except Conflict:
-                continue  # members already in a state the action does not apply to
+            await pace()
         return await self.batch_for(who, batch_id)
 
     async def _controlled(self, who: Identity, mesh_id: int) -> Mesh:

@@ -53,11 +53,13 @@ def p99(values: list[float]) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(900)  # two real servers and 10,000 members on a shared machine
 async def test_a_10000_source_batch_does_not_block_the_loop(batch_hub: HubServer, tmp_path: Path) -> None:
     sources = [f"images/slice-{i:05d}.png" for i in range(SOURCES)]
     headers = {"Authorization": "token alice-token"}
     async with (
-        httpx.AsyncClient(base_url=batch_hub.url, headers=headers, timeout=60) as http,
+        httpx.AsyncClient(base_url=batch_hub.url, headers=headers, timeout=600) as http,
         httpx.AsyncClient(base_url=batch_hub.url, headers=headers, timeout=60) as probe,
     ):
         await probe.get("api/status")  # connection open before the measurement
