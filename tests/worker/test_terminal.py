@@ -18,9 +18,10 @@ def test_the_mesh_command_needs_no_hub(tmp_path: Path) -> None:
     run = subprocess.run(
         [sys.executable, "-m", "meshprogress_nb.worker", "mesh", str(source), "-o", str(tmp_path / "out.vtu")],
         capture_output=True,
-        text=True,
-        timeout=120,
-        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+        encoding="utf-8",
+        errors="replace",
+        timeout=300,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(Path(__file__).resolve().parents[2]), "LANG": "C.UTF-8"},
     )
     assert run.returncode == 0, run.stderr
     assert "100%" in run.stderr  # tqdm draws on stderr
