@@ -177,6 +177,7 @@ def height_field_row(workdir: Path, target: int) -> dict[str, object]:
     z = heights()
     path = workdir / "heights.tif"
     tifffile.imwrite(path, z[::-1])  # image rows run down; the relief's y runs up
+    z = (z - z.min()) / (z.max() - z.min())  # the mesher normalizes the image to 0..1
     side = z.shape[0] - 1
     scale = 0.25  # height_scale: the relief over the 0.05 base, in units of the longer side
 
@@ -189,14 +190,12 @@ def height_field_row(workdir: Path, target: int) -> dict[str, object]:
     row: dict[str, object] = {"input": "height field 512x512", "target": target}
     (mesh, trace), seconds = timed(lambda: ours(path, target, workdir, mode="heightfield"))
     row["ours"] = (len(mesh.cells), float(error(mesh.points).mean()), seconds, trace.deviation())
-    low, high = float(z.min()), float(z.max())
 
     def baseline() -> Geometry:
-        solid = height_field_solid(0.05 + scale * (z - low) / (high - low), (1.0, 1.0))
+        solid = height_field_solid(0.05 + scale * z, (1.0, 1.0))
         points, faces = fast_simplification.simplify(solid.points, solid.cells, target_count=target)
         return Geometry(points, faces.astype(np.int32))
 
-    z = (z - low) / (high - low)  # the mesher normalizes the image to 0..1
     other, seconds = timed(baseline)
     row["skimage+fast-simplification"] = (len(other.cells), float(error(other.points).mean()), seconds)
     return row
