@@ -17,6 +17,7 @@ from typing import Any, NoReturn
 
 from .models import TERMINAL, Status
 from .notebook.client import connect
+from .samples import HEAD_MRI, head_mri
 
 PACKAGE = Path(__file__).resolve().parent
 SAMPLES = PACKAGE / "samples"
@@ -40,6 +41,9 @@ def workspace(root: Path) -> Path:
     images.mkdir(exist_ok=True)
     for sample in sorted(SAMPLES.glob("*.png")):
         shutil.copy2(sample, images / sample.name)
+    volume = head_mri()
+    if volume is not None:
+        shutil.copy2(volume, images / HEAD_MRI)
     notebook = _notebook_source()
     if notebook is not None:
         shutil.copy2(notebook, root / NOTEBOOK)
@@ -176,7 +180,8 @@ async def watch(ws_url: str, batch_id: int, mesh_ids: list[int], out: Any = sys.
 
 
 def run_headless(root: Path | None = None, out: Any = sys.stdout) -> int:
-    """Submit a batch of the sample images and show its live progress; 0 if every mesh completed."""
+    """Submit a batch of the sample images, and the MRI volume as tetrahedra (tens of seconds), and show their
+    live progress; 0 if every mesh completed."""
     root = workspace(root or Path(tempfile.mkdtemp(prefix="meshprogress-demo-")))
     token = os.urandom(16).hex()
     process, url = start_server(root, token)
@@ -185,13 +190,31 @@ def run_headless(root: Path | None = None, out: Any = sys.stdout) -> int:
         sources = [f"images/{p.name}" for p in sorted((root / "images").glob("*.png"))]
         batch = jobs.submit_batch(sources, name="demo")
         print(f"Submitted batch {batch.id}: {len(sources)} meshes from {root / 'images'}", file=out)
+        mesh_ids = list(batch.record["mesh_ids"])
+        volume = None
+        if (root / "images" / HEAD_MRI).is_file():
+            volume = jobs.submit(
+                f"images/{HEAD_MRI}", name="head MRI", kind="tetrahedra", format="vtu", target_faces=4000
+            )
+            mesh_ids.append(volume.id)
+            print(f"Submitted mesh {volume.id}: tetrahedra of images/{HEAD_MRI}", file=out)
         ws_url = url.replace("http://", "ws://") + f"meshprogress/cable?token={token}"
-        final = asyncio.run(watch(ws_url, batch.id, batch.record["mesh_ids"], out))
+        final = asyncio.run(watch(ws_url, batch.id, mesh_ids, out))
         print(f"Batch {final['status']}: {final['completed']} completed, {final['failed']} failed", file=out)
+        volume_done = True
+        if volume is not None:
+            record = volume.refresh()
+            volume_done = record["status"] == "completed"
+            quality = record.get("quality") or {}
+            print(
+                f"Head MRI: {record['status']}, {quality.get('cells', 0)} tetrahedra, "
+                f"min dihedral {quality.get('min_dihedral_deg', 0):.1f} deg",
+                file=out,
+            )
         results = sorted((root / ".data" / "meshprogress" / "results").glob("*"))
         for path in results:
             print(f"  {path}  ({path.stat().st_size:,} bytes)", file=out)
-        return 0 if final["status"] == "completed" else 1
+        return 0 if final["status"] == "completed" and volume_done else 1
     finally:
         process.terminate()
         process.wait(10)

@@ -27,14 +27,19 @@ def test_headless_demo_meshes_every_sample_and_lists_the_files(tmp_path: Path) -
     text = out.getvalue()
     assert "Submitted batch" in text and "Batch completed: 3 completed, 0 failed" in text
     assert text.count("completed") >= 3  # a line per mesh as it completes
-    files = sorted((tmp_path / "demo" / ".data" / "meshprogress" / "results").glob("*.ply"))
+    results = tmp_path / "demo" / ".data" / "meshprogress" / "results"
+    files = sorted(f for f in results.glob("*.ply") if ".preview." not in f.name)
     assert len(files) == 3 and all(str(f) in text for f in files)
     assert all(trimesh.load(f).is_watertight for f in files)
+    # The real MRI volume, as tetrahedra, with its preview and quality report.
+    assert "Head MRI: completed" in text and len(list(results.glob("*.vtu"))) == 1
+    assert len(list(results.glob("*.preview.ply"))) == 4
 
 
 def test_workspace_holds_the_images_and_the_notebook(tmp_path: Path) -> None:
     root = workspace(tmp_path / "w")
     assert len(list((root / "images").glob("*.png"))) == 3
+    assert (root / "images" / "head-mri.nii.gz").is_file()
     assert (root / "demo.ipynb").is_file()
 
 

@@ -40,24 +40,28 @@ MAX_TARGET_FACES = 50_000_000
 MAX_SMOOTH_ITERATIONS = 1_000_000
 MAX_LEVELS = 16
 
-# Seconds per unit of work, measured on one core of a 2-core VM (numpy 2.4, scipy 1.17, scikit-image 0.26,
-# fast-simplification 0.2, wildmeshing 0.4, meshio 5.3) by bench/mesher.py --calibrate. Only ratios matter.
+# Seconds per unit of work (numpy 2.4, scipy 1.17, scikit-image 0.26, fast-simplification 0.2, wildmeshing 0.4,
+# meshio 5.3), measured on 96^3 to 160^3 spheres on a 2-core VM shared with other jobs (load ~15). Their ratios make
+# the stage weights; the seconds themselves only start the ticks of one-call stages, which the Planner rescales by
+# the pace measured on the stages done.
 COST = {
-    "decode": 6e-9,  # per voxel read
-    "normalize": 3e-9,  # per voxel
-    "smooth": 5e-10,  # per voxel, per axis, per kernel tap
-    "zoom": 2e-8,  # per voxel of a resampled grid
-    "cubes": 1.5e-8,  # per voxel scanned by marching cubes
-    "face": 4e-7,  # per face marching cubes makes
-    "grid": 9e-8,  # per face of a height-field solid
-    "decimate": 5e-6,  # per face in
-    "error": 3e-5,  # per measured vertex (simplification_error's sample)
-    "tetra": 1.5e-2,  # per surface face fTetWild fills (a fixed cost dominates at small sizes)
-    "write": 5e-7,  # per cell written (all formats through meshio, plus the preview and the report)
+    "decode": 1.2e-8,  # per voxel read
+    "normalize": 8e-9,  # per voxel
+    "smooth": 4e-9,  # per voxel, per axis, per kernel tap
+    "zoom": 4e-7,  # per voxel of a resampled grid
+    "cubes": 3e-7,  # per voxel scanned by marching cubes
+    "face": 2e-6,  # per face marching cubes makes
+    "grid": 1.8e-6,  # per face of a height-field solid
+    "decimate": 1e-5,  # per face in
+    "error": 7e-5,  # per measured vertex (simplification_error's sample)
+    "tetra": 3e-2,  # per surface face fTetWild fills (a fixed cost dominates at small sizes)
+    "write": 1e-5,  # per cell written (all formats through meshio, plus the preview and the report)
 }
 SURFACE_DENSITY = 6.0  # isosurface faces per voxel^(2/3) of an object filling part of its volume: a first guess
 FLOOR = 1e-3  # seconds: every stage keeps a sliver of the bar, so each one's start is reported
+ERROR_SAMPLES = 4000  # vertices whose distance to the simplified surface is measured (about 0.1 s)
 TICK = 0.1  # seconds between progress updates during one long library call
+MIN_PACED = 0.25  # seconds: stages at least this long tell the pace
 
 
 @dataclass(frozen=True)
@@ -97,26 +101,45 @@ class _NoReporter:
 
 
 class Planner:
-    """Lays the stages end to end, each one's share planned when it starts from the estimates known then."""
+    """Lays the stages end to end, each one's share planned when it starts from the estimates known then, and
+    learns how fast this machine is against :data:`COST` from the stages done (``pace``: real / estimated time)."""
 
     def __init__(self, reporter: Reporter, stages: Sequence[str]) -> None:
         self.reporter = reporter
         self.remaining = list(stages)
         self.used = 0.0
         self.estimates: dict[str, float] = {}
+        self.real = self.estimated = 0.0
+
+    @property
+    def pace(self) -> float:
+        return self.real / self.estimated if self.estimated > 0 else 1.0
 
     def plan(self, estimates: dict[str, float]) -> None:
         """(Re)estimate the seconds of the stages to come."""
         self.estimates.update({name: FLOOR + seconds for name, seconds in estimates.items()})
 
-    def stage(self, name: str) -> AbstractContextManager[StageProgress]:
+    @contextmanager
+    def stage(self, name: str) -> Iterator[StageProgress]:
         self.remaining.remove(name)
-        if not self.remaining:
-            return self.reporter.stage(name, None)
-        left = self.estimates.get(name, FLOOR) + sum(self.estimates.get(n, FLOOR) for n in self.remaining)
-        share = (1.0 - self.used) * self.estimates.get(name, FLOOR) / left
-        self.used += share
-        return self.reporter.stage(name, share)
+        estimate = self.estimates.get(name, FLOOR)
+        if self.remaining:
+            left = estimate + sum(self.estimates.get(n, FLOOR) for n in self.remaining)
+            share: float | None = (1.0 - self.used) * estimate / left
+            self.used += share  # type: ignore[operator]
+        else:
+            share = None
+        started = time.perf_counter()
+        with self.reporter.stage(name, share) as st:
+            yield st
+        real = time.perf_counter() - started
+        if real > MIN_PACED:  # shorter stages time their overheads more than their work
+            self.real += real
+            self.estimated += estimate
+
+    def seconds(self, estimate: float) -> float:
+        """``estimate`` (at :data:`COST`'s speed) in this machine's seconds, as measured so far."""
+        return estimate * self.pace
 
 
 def generate_mesh(
@@ -169,7 +192,7 @@ def generate_mesh(
     planner.plan(sizes.estimate())
 
     with planner.stage("load") as st:
-        image = _ticking(st, sizes.load_seconds(), "reading", lambda: read_image(paths))
+        image = _ticking(st, planner.seconds(sizes.load_seconds()), "reading", lambda: read_image(paths))
     if mode == "heightfield":
         surface, units, simplification = _height_field(image, planner, sizes, height_scale)
     else:
@@ -181,7 +204,10 @@ def generate_mesh(
             from .tetrahedra import tetrahedralize
 
             result = _ticking(
-                st, COST["tetra"] * len(surface.cells), "fTetWild", lambda: tetrahedralize(surface, _stay)
+                st,
+                planner.seconds(COST["tetra"] * len(surface.cells)),
+                "fTetWild",
+                lambda: tetrahedralize(surface, _stay),
             )
     with planner.stage("write") as st:
         from .preview import write_preview
@@ -189,7 +215,7 @@ def generate_mesh(
         from .writers import write_mesh
 
         seconds = COST["write"] * len(result.cells) / 2
-        _ticking(st, seconds, f"writing {output.name}", lambda: write_mesh(result, output), (0.0, 0.5))
+        _ticking(st, planner.seconds(seconds), f"writing {output.name}", lambda: write_mesh(result, output), (0.0, 0.5))
         st.update(0.5, "measuring quality")
         quality = quality_report(result, units, simplification)
         st.update(0.8, "writing the preview")
@@ -254,7 +280,8 @@ class StageSizes:
             if not self.labels_map:
                 preprocess += COST["smooth"] * n * taps * 3
             mesh = COST["cubes"] * n * self.regions + COST["face"] * faces
-        simplify = COST["decimate"] * faces + COST["error"] * min(20_000, faces // 2) if faces > self.target else 0.0
+        measuring = COST["error"] * min(ERROR_SAMPLES, faces // 2)
+        simplify = COST["decimate"] * faces + measuring if faces > self.target else 0.0
         return {
             "load": self.load_seconds(),
             "preprocess": preprocess,
@@ -302,7 +329,7 @@ def _height_field(
         return height_field_faces(max(2, round(height * factor)), max(2, round(width * factor)))
 
     with planner.stage("simplify") as st:
-        surface, simplification = _simplify(full, sizes, st, resampled, faces_at)
+        surface, simplification = _simplify(full, sizes, st, resampled, faces_at, planner.pace)
     return surface, units, simplification
 
 
@@ -340,7 +367,10 @@ def _volume(
             assert levels is not None
             seconds = COST["cubes"] * data.size + COST["face"] * int(SURFACE_DENSITY * data.size ** (2 / 3))
             full = _ticking(
-                st, seconds * len(levels), "marching cubes", lambda: level_surfaces(data, frame, levels, _stay)
+                st,
+                planner.seconds(seconds * len(levels)),
+                "marching cubes",
+                lambda: level_surfaces(data, frame, levels, _stay),
             )
     sizes.faces = len(full.cells)
     planner.plan(sizes.estimate())
@@ -355,7 +385,7 @@ def _volume(
         return level_surfaces(coarse, coarse_frame, list(levels or []), _stay)
 
     with planner.stage("simplify") as st:
-        surface, simplification = _simplify(full, sizes, st, resampled, None)
+        surface, simplification = _simplify(full, sizes, st, resampled, None, planner.pace)
     units = "mm" if image.physical else "voxel"
     return surface, units, simplification
 
@@ -366,6 +396,7 @@ def _simplify(
     st: StageProgress,
     resampled: Callable[[float], Geometry],
     faces_at: Callable[[float], int] | None,
+    pace: float,
 ) -> tuple[Geometry, dict[str, Any] | None]:
     """Quadric decimation to the target, checked closed; else the field resampled coarser and meshed again."""
     from .quality import simplification_error
@@ -375,7 +406,9 @@ def _simplify(
         st.update(1.0, f"{len(full.cells)} faces: no simplification needed")
         return full, None
     seconds = COST["decimate"] * len(full.cells)
-    surface = _ticking(st, seconds, "quadric decimation", lambda: decimate(full, sizes.target), (0.0, 0.8))
+    measuring = COST["error"] * min(ERROR_SAMPLES, len(full.points))
+    split = seconds / (seconds + measuring)
+    surface = _ticking(st, pace * seconds, "quadric decimation", lambda: decimate(full, sizes.target), (0.0, split))
     method = "quadric"
     if surface is None:
         method = "resample"
@@ -389,8 +422,15 @@ def _simplify(
                 break
         if not is_closed(surface):
             raise ValueError(f"target_faces={sizes.target} is too few faces to keep this surface closed")
-    st.update(0.8, "measuring the simplification's error")
-    error = simplification_error(full, surface, method)
+    st.update(split, "measuring the simplification's error")
+    simplified = surface
+    error = _ticking(
+        st,
+        pace * measuring,
+        "measuring the simplification's error",
+        lambda: simplification_error(full, simplified, method, ERROR_SAMPLES),
+        (split, 1.0),
+    )
     st.update(1.0, f"{len(full.cells)} -> {len(surface.cells)} faces ({method})")
     return surface, error
 

@@ -22,14 +22,15 @@ class TerminalProgress:
     each taking the share of the job it is given (all that is left when None), like an unplanned ProgressReporter."""
 
     def __init__(self, **bar_options: object) -> None:
-        self.bar = tqdm(
-            total=100.0, unit="%", bar_format="{l_bar}{bar}| {n:.0f}% [{elapsed}<{remaining}]", **bar_options
-        )
+        self.options = bar_options
+        self.bar: tqdm | None = None  # drawn from the first stage on, so that its clock leaves out the imports
         self.done = 0.0
         self.next_start = 0.0
 
     @contextmanager
     def stage(self, name: str, weight: float | None = None) -> Iterator[_StageBar]:
+        if self.bar is None:
+            self.bar = tqdm(total=100.0, bar_format="{l_bar}{bar}| {n:.0f}% [{elapsed}<{remaining}]", **self.options)
         start = self.next_start
         share = (100.0 - start) if weight is None else min(100.0 * weight, 100.0 - start)
         self.next_start = start + share
@@ -40,6 +41,7 @@ class TerminalProgress:
 
     def show(self, percent: float, message: str) -> None:
         """Move the bar to ``percent`` (never back) and show ``message`` beside it."""
+        assert self.bar is not None, "show() is called by a stage"
         if percent > self.done:
             self.bar.update(percent - self.done)
             self.done = percent
@@ -51,4 +53,5 @@ class TerminalProgress:
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        self.bar.close()
+        if self.bar is not None:
+            self.bar.close()

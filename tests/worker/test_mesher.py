@@ -87,6 +87,7 @@ def test_the_relief_reads_like_the_image_from_above(tmp_path: Path) -> None:
     assert highest[:, 0].max() < 0.25 and highest[:, 1].min() > 0.3  # x small, y large: top left seen from above
 
 
+@pytest.mark.slow
 def test_a_512_pixel_image_meets_its_face_target(tmp_path: Path) -> None:
     """Its speed is measured by bench/mesher.py against the field's pipelines, not by a timed test."""
     rng = np.random.default_rng(2)

@@ -20,8 +20,8 @@ def test_the_mesh_command_needs_no_hub(tmp_path: Path) -> None:
         capture_output=True,
         encoding="utf-8",  # tqdm's bar is drawn in block characters, whatever the locale
         errors="replace",
-        timeout=120,
-        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+        timeout=300,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(Path(__file__).resolve().parents[2]), "LANG": "C.UTF-8"},
     )
     assert run.returncode == 0, run.stderr
     assert "100%" in run.stderr  # tqdm draws on stderr

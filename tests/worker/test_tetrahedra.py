@@ -17,7 +17,8 @@ MIN_DIHEDRAL = 3.0  # degrees: fTetWild (stop_quality 10) stays well above it on
 
 
 @pytest.mark.slow
-def test_two_labels_become_two_labelled_tetrahedral_regions(tmp_path: Path) -> None:
+def test_two_labels_become_two_labelled_tetrahedral_regions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
     source = write_itk(two_labels(), tmp_path / "labels.nii.gz", spacing=(1.0, 1.0, 1.0))
     result = generate_mesh(source, tmp_path / "labels.vtu", kind="tetrahedra", target_faces=600)
     mesh = meshio.read(result.path)
@@ -32,6 +33,7 @@ def test_two_labels_become_two_labelled_tetrahedral_regions(tmp_path: Path) -> N
     assert quality["min_dihedral_deg"] > MIN_DIHEDRAL
     assert quality["volume"] == pytest.approx(16**3 + 16 * 16 * 18, rel=0.1)
     assert (tmp_path / "labels.preview.ply").is_file()
+    assert not (tmp_path / "__tracked_surface.stl").exists()  # fTetWild's scratch file stays out of the way
 
 
 def test_tetrahedra_need_a_volume_format(tmp_path: Path) -> None:
