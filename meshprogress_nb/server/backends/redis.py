@@ -140,10 +140,11 @@ class RedisBackend:
             return await pipe.execute()
 
     @_unavailable_on_error
-    async def list_meshes(self, user: str, status: Status | None, limit: int) -> list[Mesh]:
-        # Status filters scan a bounded window of the user's newest meshes.
+    async def list_meshes(self, user: str, status: Status | None, limit: int, before: int | None = None) -> list[Mesh]:
+        # Status filters scan a bounded window of the user's newest meshes (scores are ids).
         window = limit if status is None else limit * 10
-        ids = await self.redis.zrevrange(self.key(f"user:{user}:meshes"), 0, window - 1)
+        top = "+inf" if before is None else f"({before}"
+        ids = await self.redis.zrevrangebyscore(self.key(f"user:{user}:meshes"), top, "-inf", start=0, num=window)
         meshes = await self.get_meshes([int(i) for i in ids])
         if status is not None:
             meshes = [m for m in meshes if m.status is status]
@@ -155,8 +156,9 @@ class RedisBackend:
         return batch_from_fields(fields) if fields else None
 
     @_unavailable_on_error
-    async def list_batches(self, user: str, limit: int) -> list[Batch]:
-        ids = await self.redis.zrevrange(self.key(f"user:{user}:batches"), 0, limit - 1)
+    async def list_batches(self, user: str, limit: int, before: int | None = None) -> list[Batch]:
+        top = "+inf" if before is None else f"({before}"
+        ids = await self.redis.zrevrangebyscore(self.key(f"user:{user}:batches"), top, "-inf", start=0, num=limit)
         rows = await self._hashes([f"batch:{batch_id}" for batch_id in ids])
         return [batch_from_fields(fields) for fields in rows if fields]
 
