@@ -32,8 +32,8 @@ export function postAction(kind: 'meshes' | 'batches', id: number, action: 'canc
  * `GET meshprogress/api/v1/meshes[?status=][&batch_id=]`: `{"meshes": [...]}`, the user's newest meshes, or with
  * `batchId` that batch's members (for anyone who may read the batch).
  */
-export function listMeshes(status?: string, batchId?: number): Promise<HubResult> {
-  const params = new URLSearchParams();
+export function listMeshes(status?: string, batchId?: number, page: Page = {}): Promise<HubResult> {
+  const params = pageParams(page);
   if (status) {
     params.set('status', status);
   }
@@ -44,9 +44,27 @@ export function listMeshes(status?: string, batchId?: number): Promise<HubResult
   return request(`meshprogress/api/v1/meshes${query ? `?${query}` : ''}`, { method: 'GET' });
 }
 
-/** `GET meshprogress/api/v1/batches`: `{"batches": [...]}`, the user's newest batches. */
-export function listBatches(): Promise<HubResult> {
-  return request('meshprogress/api/v1/batches', { method: 'GET' });
+/** `GET meshprogress/api/v1/batches`: `{"batches": [...], "next_before"}`, the user's newest batches. */
+export function listBatches(page: Page = {}): Promise<HubResult> {
+  const query = pageParams(page).toString();
+  return request(`meshprogress/api/v1/batches${query ? `?${query}` : ''}`, { method: 'GET' });
+}
+
+/** One page of a user's list: at most `limit` records with an id below `before`. */
+export interface Page {
+  limit?: number;
+  before?: number;
+}
+
+function pageParams(page: Page): URLSearchParams {
+  const params = new URLSearchParams();
+  if (page.limit !== undefined) {
+    params.set('limit', String(page.limit));
+  }
+  if (page.before !== undefined) {
+    params.set('before', String(page.before));
+  }
+  return params;
 }
 
 /** `GET meshprogress/api/v1/batches/{id}`: the batch record with its `mesh_ids`. */

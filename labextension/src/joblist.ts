@@ -71,13 +71,47 @@ export function jobKey(kind: JobKind, id: number): string {
   return `${kind}:${id}`;
 }
 
+/** Where the next older page of each REST list starts (`next_before`); null once the list is exhausted. */
+export interface Cursors {
+  meshes: number | null;
+  batches: number | null;
+}
+
+function cursorOf(body: unknown): number | null {
+  const next = isObject(body) ? body.next_before : null;
+  return typeof next === 'number' && Number.isInteger(next) && next > 0 ? next : null;
+}
+
 export class JobList {
   private readonly entries = new Map<string, Entry>();
+  /** Unknown until the first page is loaded. */
+  private cursors: Cursors | null = null;
 
   constructor(
     private readonly activeLimit = ACTIVE_LIMIT,
-    private readonly recentLimit = RECENT_LIMIT
+    private recentLimit = RECENT_LIMIT
   ) {}
+
+  /** Where the next older pages start, or null when there are none (or none loaded yet). */
+  older(): Cursors | null {
+    const cursors = this.cursors;
+    return cursors !== null && (cursors.meshes !== null || cursors.batches !== null) ? cursors : null;
+  }
+
+  /** Fold in older pages (answers to `before=` requests); a list not asked for is passed as undefined. */
+  loadOlder(meshes: unknown, batches: unknown): void {
+    this.load(meshes ?? null, batches ?? null);
+    const cursors = this.cursors ?? { meshes: null, batches: null };
+    this.cursors = {
+      meshes: meshes === undefined ? cursors.meshes : cursorOf(meshes),
+      batches: batches === undefined ? cursors.batches : cursorOf(batches)
+    };
+  }
+
+  /** Show `count` more finished rows. */
+  showMore(count = RECENT_LIMIT): void {
+    this.recentLimit += count;
+  }
 
   /**
    * Fold in the REST answers `{"meshes": [...]}` and `{"batches": [...]}` (either may be null when its
@@ -92,6 +126,10 @@ export class JobList {
     }
     for (const record of listOf(batches, 'batches')) {
       this.add('batch', record);
+    }
+    if (this.cursors === null && meshes !== null && batches !== null) {
+      // The first pages say where older ones start; later reloads of the first pages change nothing.
+      this.cursors = { meshes: cursorOf(meshes), batches: cursorOf(batches) };
     }
   }
 
@@ -126,12 +164,13 @@ export class JobList {
   }
 
   /** The rows to show: active ones, then recently finished ones, each newest first and capped. */
-  rows(basePath: string): { active: JobRowView[]; recent: JobRowView[] } {
+  rows(basePath: string): { active: JobRowView[]; recent: JobRowView[]; more: boolean } {
     const sorted = Array.from(this.entries.values()).sort(
       (a, b) => (a.created < b.created ? 1 : a.created > b.created ? -1 : b.id - a.id)
     );
     const active: JobRowView[] = [];
     const recent: JobRowView[] = [];
+    let hidden = 0;
     for (const entry of sorted) {
       const view = rowView(entry, basePath);
       if (ACTIVE.includes(view.status)) {
@@ -140,9 +179,11 @@ export class JobList {
         }
       } else if (recent.length < this.recentLimit) {
         recent.push(view);
+      } else {
+        hidden++;
       }
     }
-    return { active, recent };
+    return { active, recent, more: hidden > 0 || this.older() !== null };
   }
 
   private add(kind: JobKind, record: Json): void {

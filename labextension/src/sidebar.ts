@@ -17,6 +17,8 @@ import { onJobAnnounced } from './notices';
 
 /** How often a visible panel re-reads the job lists (new jobs from scripts or other notebooks). */
 const POLL_MS = 10_000;
+/** Records per REST page: the first pages are re-read every `POLL_MS`; older ones on "Show more". */
+const PAGE = 50;
 
 export const meshIcon = new LabIcon({
   name: 'meshprogress-nb:jobs',
@@ -49,6 +51,7 @@ export class JobsPanel extends Widget {
   private readonly activeHeading: HTMLElement;
   private readonly recentHeading: HTMLElement;
   private readonly message: HTMLElement;
+  private readonly moreButton: HTMLButtonElement;
   private pollTimer: number | null = null;
   private stopNotices: (() => void) | null = null;
   private loading: Promise<void> | null = null;
@@ -75,6 +78,26 @@ export class JobsPanel extends Widget {
     this.recentHeading = element(root, 'h3', 'mp-JobsPanel-section');
     this.recentHeading.textContent = 'Recent';
     this.recentList = element(root, 'ul', 'mp-JobsPanel-list', { 'aria-label': 'Recent jobs' });
+    this.moreButton = element(root, 'button', 'mp-JobsPanel-more', { type: 'button' });
+    this.moreButton.textContent = 'Show more';
+    this.moreButton.addEventListener('click', () => void this.showMore());
+  }
+
+  /** Twenty more finished rows, reading the next older pages of the lists when there are some. */
+  private async showMore(): Promise<void> {
+    this.jobs.showMore();
+    const older = this.jobs.older();
+    if (older !== null) {
+      this.moreButton.disabled = true;
+      const [meshes, batches] = await Promise.all([
+        older.meshes === null ? null : listMeshes(undefined, undefined, { limit: PAGE, before: older.meshes }),
+        older.batches === null ? null : listBatches({ limit: PAGE, before: older.batches })
+      ]);
+      // A failed request keeps its cursor: the next click asks again.
+      this.jobs.loadOlder(meshes?.ok ? meshes.record : undefined, batches?.ok ? batches.record : undefined);
+      this.moreButton.disabled = false;
+    }
+    this.frame.schedule();
   }
 
   dispose(): void {
@@ -127,7 +150,7 @@ export class JobsPanel extends Widget {
       return this.loading;
     }
     this.loading = (async () => {
-      const [meshes, batches] = await Promise.all([listMeshes(), listBatches()]);
+      const [meshes, batches] = await Promise.all([listMeshes(undefined, undefined, { limit: PAGE }), listBatches({ limit: PAGE })]);
       this.jobs.load(meshes.ok ? meshes.record : null, batches.ok ? batches.record : null);
       const failed = !meshes.ok ? meshes : !batches.ok ? batches : null;
       this.listError = failed !== null && !failed.ok ? failed.error : '';
@@ -202,7 +225,8 @@ export class JobsPanel extends Widget {
   }
 
   private draw(): void {
-    const { active, recent } = this.jobs.rows(this.serverPath);
+    const { active, recent, more } = this.jobs.rows(this.serverPath);
+    this.moreButton.hidden = !more;
     this.syncWatches([...active, ...recent]);
     const seen = new Set<string>();
     this.drawList(this.activeList, active, seen);

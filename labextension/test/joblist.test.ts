@@ -65,7 +65,7 @@ describe('JobList', () => {
   it('survives failed requests (null lists)', () => {
     const list = new JobList();
     list.load(null, null);
-    assert.deepEqual(list.rows('/'), { active: [], recent: [] });
+    assert.deepEqual(list.rows('/'), { active: [], recent: [], more: false });
   });
 
   it('orders active rows before finished ones, newest first, each capped', () => {
@@ -123,5 +123,25 @@ describe('rowLabel', () => {
     assert.equal(rowLabel('batch', 3, 'junk'), 'Batch 3');
     const label = rowLabel('mesh', 12, '2026-12-02T00:14:00Z', 'en-GB');
     assert.match(label, /^Mesh 12 · .*2026.*\d\d:\d\d$/);
+  });
+});
+
+describe('JobList paging', () => {
+  it('shows 20 finished rows, then more, then asks for older pages until the last', () => {
+    const done = (id: number): Record<string, unknown> => ({ ...mesh(id), status: 'completed', version: 5 });
+    const list = new JobList();
+    list.load({ meshes: Array.from({ length: 25 }, (_, i) => done(100 - i)), next_before: 76 }, { batches: [], next_before: null });
+    let rows = list.rows('/');
+    assert.equal(rows.recent.length, 20);
+    assert.equal(rows.more, true);
+    assert.deepEqual(list.older(), { meshes: 76, batches: null });
+    list.showMore();
+    list.loadOlder({ meshes: [done(75), done(74)], next_before: null }, undefined);
+    rows = list.rows('/');
+    assert.equal(rows.recent.length, 27);
+    assert.equal(rows.more, false);
+    assert.equal(list.older(), null);
+    list.load({ meshes: [done(100)], next_before: 99 }, { batches: [] });
+    assert.equal(list.older(), null, 'a reload of the first page does not bring the cursor back');
   });
 });

@@ -114,6 +114,18 @@ class JobsHandler(ErrorsMixin, APIHandler):
             self.set_header("WWW-Authenticate", "token")
         super().write_error(status_code, **kwargs)
 
+    def page(self, most: int) -> tuple[int, int | None]:
+        """``limit`` (1 to ``most``, default ``most``) and ``before`` (an id: the page below it) of a list."""
+        limit = self.get_query_argument("limit", None)
+        before = self.get_query_argument("before", None)
+        count = most if limit is None else _bounded(limit, most)
+        if count is None:
+            raise InvalidInput(422, f"limit must be an integer from 1 to {most}", "limit")
+        below = None if before is None else _bounded(before, 2**62)
+        if before is not None and below is None:
+            raise InvalidInput(422, "before must be a positive integer (an id)", "before")
+        return count, below
+
 
 class MeshesHandler(JobsHandler):
     @web.authenticated
@@ -125,9 +137,11 @@ class MeshesHandler(JobsHandler):
             raise InvalidInput(422, f"unknown status {str(status)[:40]!r}", "status") from exc
         batch_id = self.get_query_argument("batch_id", None)
         if batch_id is None:
-            meshes = await self.hub.list_meshes(self.who, wanted)
-        else:
-            meshes = await self.hub.batch_members(self.who, _id(batch_id, "Batch"), wanted)
+            limit, before = self.page(200)
+            meshes = await self.hub.list_meshes(self.who, wanted, limit, before)
+            self.reply(200, {"meshes": [mesh_record(m) for m in meshes], "next_before": _next(meshes, limit)})
+            return
+        meshes = await self.hub.batch_members(self.who, _id(batch_id, "Batch"), wanted)
         self.reply(200, {"meshes": [mesh_record(m) for m in meshes]})
 
     @web.authenticated
@@ -213,8 +227,9 @@ class MeshPreviewHandler(MeshFileHandler):
 class BatchesHandler(JobsHandler):
     @web.authenticated
     async def get(self) -> None:
-        batches = await self.hub.list_batches(self.who)
-        self.reply(200, {"batches": [batch_record(b) for b in batches]})
+        limit, before = self.page(100)
+        batches = await self.hub.list_batches(self.who, limit, before)
+        self.reply(200, {"batches": [batch_record(b) for b in batches], "next_before": _next(batches, limit)})
 
     @web.authenticated
     async def post(self) -> None:
@@ -319,6 +334,18 @@ def _source(value: Any, field: str) -> str:
     if not isinstance(value, str) or not value.strip() or len(value) > MAX_SOURCE:
         raise InvalidInput(422, f"{field} must be a non-empty path or URL of at most {MAX_SOURCE} characters", field)
     return text(value, field)
+
+
+def _bounded(value: str, most: int) -> int | None:
+    """A query argument as an integer from 1 to ``most``, else None."""
+    if not (value.isascii() and value.isdigit()) or len(value) > 19 or not 1 <= int(value) <= most:
+        return None
+    return int(value)
+
+
+def _next(records: list[Any], limit: int) -> int | None:
+    """The ``before`` of the next page: the last id of a full page (more may follow), else None."""
+    return records[-1].id if len(records) == limit else None
 
 
 def _optional_text(value: Any, field: str, limit: int) -> str:

@@ -153,8 +153,10 @@ class ProgressHub:
             raise NotFound(f"Batch {batch_id} not found")
         return batch
 
-    async def list_meshes(self, who: Identity, status: Status | None, limit: int = 200) -> list[Mesh]:
-        return await self.backend.list_meshes(who.name, status, limit)
+    async def list_meshes(
+        self, who: Identity, status: Status | None, limit: int = 200, before: int | None = None
+    ) -> list[Mesh]:
+        return await self.backend.list_meshes(who.name, status, limit, before)
 
     async def batch_members(self, who: Identity, batch_id: int, status: Status | None, limit: int = 200) -> list[Mesh]:
         """A batch's members (in ``status``), for whoever may read the batch: exact where the user's newest-meshes
@@ -163,8 +165,8 @@ class ProgressHub:
         meshes = await self.backend.get_meshes(batch.mesh_ids)
         return [m for m in meshes if status is None or m.status is status][:limit]
 
-    async def list_batches(self, who: Identity, limit: int = 100) -> list[Batch]:
-        return await self.backend.list_batches(who.name, limit)
+    async def list_batches(self, who: Identity, limit: int = 100, before: int | None = None) -> list[Batch]:
+        return await self.backend.list_batches(who.name, limit, before)
 
     async def cancel(self, who: Identity, mesh_id: int) -> Mesh:
         await self._controlled(who, mesh_id)

@@ -10,6 +10,34 @@ from ..links import RESULT_URL_PATTERN
 STATUSES = ["pending", "processing", "completed", "failed", "cancelled"]
 
 
+#: The cursor of the next page of a user's list: the ``before`` to ask for, or null on the last page.
+NEXT_BEFORE = {
+    "next_before": {
+        "type": "integer",
+        "nullable": True,
+        "description": "Pass as before= for the next page; null when this page is the last",
+    }
+}
+
+
+def _paging(most: int) -> list[dict[str, Any]]:
+    """The ``limit`` and ``before`` query parameters of a user's list."""
+    return [
+        {
+            "name": "limit",
+            "in": "query",
+            "description": f"Records per page (default {most})",
+            "schema": {"type": "integer", "minimum": 1, "maximum": most},
+        },
+        {
+            "name": "before",
+            "in": "query",
+            "description": "Only records with a smaller id (the next_before of the previous page)",
+            "schema": {"type": "integer", "minimum": 1},
+        },
+    ]
+
+
 def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
 
@@ -201,9 +229,10 @@ def openapi_document() -> dict[str, Any]:
         "paths": {
             "/meshes": {
                 "get": {
-                    "summary": "The user's meshes, newest first; or, with batch_id, that batch's members",
+                    "summary": "The user's meshes, newest first, by pages; or, with batch_id, that batch's members",
                     "parameters": [
                         {"name": "status", "in": "query", "schema": {"type": "string", "enum": STATUSES}},
+                        *_paging(200),
                         {
                             "name": "batch_id",
                             "in": "query",
@@ -213,11 +242,14 @@ def openapi_document() -> dict[str, Any]:
                     ],
                     "responses": {
                         "200": _json(
-                            {"type": "object", "properties": {"meshes": {"type": "array", "items": _ref("Mesh")}}},
+                            {
+                                "type": "object",
+                                "properties": {"meshes": {"type": "array", "items": _ref("Mesh")}, **NEXT_BEFORE},
+                            },
                             "Meshes",
                         ),
                         "404": _error("No such batch, or not one this user may read"),
-                        "422": _error("Unknown status"),
+                        "422": _error("Unknown status, or a limit or before out of range"),
                         **AUTH_ERRORS,
                     },
                 },
@@ -271,12 +303,17 @@ def openapi_document() -> dict[str, Any]:
             ),
             "/batches": {
                 "get": {
-                    "summary": "The user's batches, newest first",
+                    "summary": "The user's batches, newest first, a page at a time",
+                    "parameters": _paging(100),
                     "responses": {
                         "200": _json(
-                            {"type": "object", "properties": {"batches": {"type": "array", "items": _ref("Batch")}}},
+                            {
+                                "type": "object",
+                                "properties": {"batches": {"type": "array", "items": _ref("Batch")}, **NEXT_BEFORE},
+                            },
                             "Batches",
                         ),
+                        "422": _error("A limit or before out of range"),
                         **AUTH_ERRORS,
                     },
                 },

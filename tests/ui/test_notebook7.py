@@ -67,3 +67,32 @@ def test_the_sidebar_opens_from_the_view_menu_in_notebook_7(page: Page, nb7: Lab
     callback(nb7, twins[0], progress=30, message="meshing")
     row = panel.locator(f".mp-JobRow[data-key='mesh:{twins[0]['id']}']")
     expect(row.locator("[role=progressbar]")).to_have_attribute("aria-valuenow", "30", timeout=15_000)
+
+
+def test_the_sidebar_pages_through_all_finished_jobs(page: Page, nb7: LabServer) -> None:
+    """More than a page of finished jobs: "Show more" reveals 20 at a time, reading older REST pages, to the last."""
+    api = {"token": nb7.token}
+    ids = []
+    with httpx.Client(base_url=nb7.url, params=api, timeout=60) as client:
+        for i in range(65):
+            mesh = client.post(
+                "meshprogress/api/v1/meshes", json={"source": "x.png", "name": f"old {i}", "dispatch": False}
+            )
+            ids.append(mesh.json()["id"])
+            assert client.post(f"meshprogress/api/v1/meshes/{ids[-1]}/cancel").status_code == 200
+    write_notebook(Path(nb7.root) / "paging.ipynb", "1 + 1")
+    page.goto(f"{nb7.url}notebooks/paging.ipynb?token={nb7.token}")
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=90_000)
+    page.locator(".lm-MenuBar-itemLabel", has_text="View").first.click()
+    page.locator(".lm-Menu-itemLabel", has_text="Mesh Jobs").first.click()
+    panel = page.locator("#meshprogress-jobs")
+    recent = panel.locator("ul[aria-label='Recent jobs'] .mp-JobRow")
+    more = panel.locator(".mp-JobsPanel-more")
+    expect(recent).to_have_count(20, timeout=30_000)
+    shown = 20
+    while more.is_visible():
+        more.click()
+        shown += 20
+        expect(recent).to_have_count(min(shown, len(ids)), timeout=30_000)
+    keys = {recent.nth(i).get_attribute("data-key") for i in range(recent.count())}
+    assert {f"mesh:{i}" for i in ids} <= keys, "every finished job can be reached"

@@ -114,13 +114,16 @@ class EmbeddedBackend:
                 found[mesh_id] = mesh_from_dict(json.loads(data))
         return [found[i] for i in mesh_ids if i in found]
 
-    async def list_meshes(self, user: str, status: Status | None, limit: int) -> list[Mesh]:
+    async def list_meshes(self, user: str, status: Status | None, limit: int, before: int | None = None) -> list[Mesh]:
+        below = before if before is not None else 2**62
         if status is None:
-            rows = self.db.execute("SELECT data FROM meshes WHERE user = ? ORDER BY id DESC LIMIT ?", (user, limit))
+            rows = self.db.execute(
+                "SELECT data FROM meshes WHERE user = ? AND id < ? ORDER BY id DESC LIMIT ?", (user, below, limit)
+            )
         else:
             rows = self.db.execute(
-                "SELECT data FROM meshes WHERE user = ? AND status = ? ORDER BY id DESC LIMIT ?",
-                (user, status.value, limit),
+                "SELECT data FROM meshes WHERE user = ? AND status = ? AND id < ? ORDER BY id DESC LIMIT ?",
+                (user, status.value, below, limit),
             )
         return [mesh_from_dict(json.loads(data)) for (data,) in rows]
 
@@ -128,9 +131,11 @@ class EmbeddedBackend:
         row = self.db.execute("SELECT data FROM batches WHERE id = ? AND data != '{}'", (batch_id,)).fetchone()
         return batch_from_dict(json.loads(row[0])) if row else None
 
-    async def list_batches(self, user: str, limit: int) -> list[Batch]:
+    async def list_batches(self, user: str, limit: int, before: int | None = None) -> list[Batch]:
+        below = before if before is not None else 2**62
         rows = self.db.execute(
-            "SELECT data FROM batches WHERE user = ? AND data != '{}' ORDER BY id DESC LIMIT ?", (user, limit)
+            "SELECT data FROM batches WHERE user = ? AND data != '{}' AND id < ? ORDER BY id DESC LIMIT ?",
+            (user, below, limit),
         )
         return [batch_from_dict(json.loads(data)) for (data,) in rows]
 

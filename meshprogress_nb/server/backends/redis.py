@@ -162,21 +162,23 @@ class RedisBackend:
             return await pipe.execute()
 
     @_unavailable_on_error
-    async def list_meshes(self, user: str, status: Status | None, limit: int) -> list[Mesh]:
-        """The user's newest meshes, exactly as the embedded store's query gives them.
+    async def list_meshes(self, user: str, status: Status | None, limit: int, before: int | None = None) -> list[Mesh]:
+        """The user's newest meshes (below ``before``), exactly as the embedded store's query gives them.
 
         A status filter pages through the user's meshes newest first, reading only each one's status, until
         ``limit`` match or none is left: exact however old the matches are, one round trip per page.
         """
         index = self.key(f"user:{user}:meshes")
+        top = "+inf" if before is None else f"({before}"  # scores are ids
         if status is None:
-            return await self.get_meshes([int(i) for i in await self.redis.zrevrange(index, 0, limit - 1)])
+            ids = await self.redis.zrevrangebyscore(index, top, "-inf", start=0, num=limit)
+            return await self.get_meshes([int(i) for i in ids])
         page = max(2 * limit, 500)
         wanted = json.dumps(status.value)  # as the codec stores the field
         matching: list[int] = []
         start = 0
         while len(matching) < limit:
-            ids = await self.redis.zrevrange(index, start, start + page - 1)
+            ids = await self.redis.zrevrangebyscore(index, top, "-inf", start=start, num=page)
             if not ids:
                 break
             async with self.redis.pipeline(transaction=False) as pipe:
@@ -194,8 +196,9 @@ class RedisBackend:
         return batch_from_fields(fields) if fields else None
 
     @_unavailable_on_error
-    async def list_batches(self, user: str, limit: int) -> list[Batch]:
-        ids = await self.redis.zrevrange(self.key(f"user:{user}:batches"), 0, limit - 1)
+    async def list_batches(self, user: str, limit: int, before: int | None = None) -> list[Batch]:
+        top = "+inf" if before is None else f"({before}"
+        ids = await self.redis.zrevrangebyscore(self.key(f"user:{user}:batches"), top, "-inf", start=0, num=limit)
         rows = await self._hashes([f"batch:{batch_id}" for batch_id in ids])
         return [batch_from_fields(fields) for fields in rows if fields]
 

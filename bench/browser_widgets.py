@@ -1,0 +1,244 @@
+"""Many live widgets in a real JupyterLab and Chromium: long tasks and input delay while their jobs report.
+
+For each count of widgets (50, 100, 200) a notebook displays that many ``ProgressWidget``s (25 per cell, under
+JupyterLab's 50-output cap), and every job reports through the callback API at ``--hz`` (10 by default). Measured
+in the page, in the same run: long tasks (PerformanceObserver ``longtask``) and the time from a click on the File
+menu to the menu on screen (p50/p95, taken from outside the page, as a user would feel it), first with the page
+idle (widgets shown, no reports), then under load. ``--quick`` is a short run for a check (50 widgets, 10 s).
+
+    PYTHONPATH=. python bench/browser_widgets.py [--counts 50,100,200] [--seconds 60] [--quick]
+
+Prints a Markdown table (docs/benchmarks.md) and writes the JSON to bench/results/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import nbformat
+
+BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH.parent / "tests"))
+
+from playwright.sync_api import Page, sync_playwright  # noqa: E402
+
+from meshprogress_nb.demo import workspace  # noqa: E402
+from support.lab import CHROMIUM, CHROMIUM_ARGS, LabServer  # noqa: E402
+
+PER_CELL = 25
+LONG_TASKS = """() => {
+  window.__long = [];
+  new PerformanceObserver(list => {
+    for (const entry of list.getEntries()) window.__long.push(entry.duration);
+  }).observe({ type: 'longtask' });
+}"""
+
+
+def create_jobs(lab: LabServer, count: int) -> list[dict[str, Any]]:
+    with httpx.Client(base_url=lab.url, params={"token": lab.token}, timeout=60) as client:
+        jobs = []
+        for i in range(count):
+            response = client.post(
+                "meshprogress/api/v1/meshes", json={"source": f"s{i}.png", "name": f"w{i:03d}", "dispatch": False}
+            )
+            response.raise_for_status()
+            mesh = response.json()
+            jobs.append({**mesh["callback"], "job_id": mesh["job_id"], "id": mesh["id"]})
+    return jobs
+
+
+def write_notebook(path: Path, ids: list[int]) -> None:
+    notebook = nbformat.v4.new_notebook()
+    cells = ["import meshprogress_nb\nfrom IPython.display import display\njobs = meshprogress_nb.connect()"]
+    for start in range(0, len(ids), PER_CELL):
+        cells.append(f"for i in {ids[start : start + PER_CELL]}:\n    display(jobs.mesh(i).widget())")
+    notebook.cells = [nbformat.v4.new_code_cell(source) for source in cells]
+    notebook.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
+    nbformat.write(notebook, path)
+
+
+def dismiss_dialogs(page: Page) -> None:
+    accept = page.locator(".jp-Dialog .jp-mod-accept")
+    while accept.count():
+        accept.first.click()
+        time.sleep(0.5)
+
+
+def open_and_run(page: Page, lab: LabServer, name: str, count: int) -> None:
+    page.goto(f"{lab.url}lab/tree/{name}?token={lab.token}&reset")
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
+    for _ in range(10):  # a loaded machine can make JupyterLab ask for the kernel: take the preferred one
+        time.sleep(1)
+        dismiss_dialogs(page)
+    page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+    page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+    # Done when the last cell has its widgets (its outputs are the last to come).
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        prompts = page.evaluate("() => [...document.querySelectorAll('.jp-InputPrompt')].map(e => e.textContent)")
+        if prompts and all("*" not in p and "[ ]" not in p for p in prompts):
+            break
+        time.sleep(1)
+    time.sleep(3)
+    dismiss_dialogs(page)
+
+
+def menu_times(page: Page, seconds: float) -> list[float]:
+    """Open and close the File menu about once a second for ``seconds``; each opening's time in ms."""
+    times = []
+    file_menu = page.locator(".lm-MenuBar-itemLabel", has_text="File").first
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        start = time.perf_counter()
+        file_menu.click()
+        page.locator(".lm-Menu").first.wait_for(state="visible")
+        times.append((time.perf_counter() - start) * 1000)
+        page.keyboard.press("Escape")
+        page.locator(".lm-Menu").first.wait_for(state="detached")
+        time.sleep(max(0.0, 1.0 - (time.perf_counter() - start)))
+    return times
+
+
+class Reporters:
+    """Every job's worker, reporting progress through the callback API at ``hz``, on one asyncio thread."""
+
+    def __init__(self, jobs: list[dict[str, Any]], hz: float) -> None:
+        self.jobs, self.hz = jobs, hz
+        self.sent = self.accepted = 0
+        self.stopping = False
+        self.thread = threading.Thread(target=lambda: asyncio.run(self._run()), daemon=True)
+
+    def __enter__(self) -> Reporters:
+        self.started = time.monotonic()
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stopping = True
+        self.thread.join(30)
+        self.elapsed = time.monotonic() - self.started
+
+    async def _run(self) -> None:
+        limits = httpx.Limits(max_connections=64)
+        async with httpx.AsyncClient(timeout=30, limits=limits) as client:
+            await asyncio.gather(*(self._job(client, job, i) for i, job in enumerate(self.jobs)))
+
+    async def _job(self, client: httpx.AsyncClient, job: dict[str, Any], index: int) -> None:
+        period = 1 / self.hz
+        await asyncio.sleep(period * index / len(self.jobs))  # spread the jobs over the period
+        step = 0
+        next_at = time.monotonic()
+        while not self.stopping:
+            step += 1
+            body = {"job_id": job["job_id"], "progress": (step * 0.05) % 99, "message": f"step {step}"}
+            self.sent += 1
+            try:
+                response = await client.post(job["url"], json=body, headers={"X-Callback-Token": job["token"]})
+                self.accepted += response.status_code == 202
+            except httpx.HTTPError:
+                pass
+            next_at += period
+            await asyncio.sleep(max(0.0, next_at - time.monotonic()))
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def measure(page: Page, lab: LabServer, count: int, seconds: float, hz: float, root: Path) -> dict[str, Any]:
+    jobs = create_jobs(lab, count)
+    name = f"widgets-{count}.ipynb"
+    write_notebook(root / name, [job["id"] for job in jobs])
+    open_and_run(page, lab, name, count)
+    shown = page.locator(".mp-Progress").count()
+    page.evaluate(LONG_TASKS)
+    idle_menu = menu_times(page, min(seconds, 15))
+    idle_long = page.evaluate("() => window.__long.splice(0)")
+    with Reporters(jobs, hz) as reporters:
+        time.sleep(2)  # the reports reach full rate
+        page.evaluate("() => window.__long.splice(0)")
+        load_menu = menu_times(page, seconds)
+        load_long = page.evaluate("() => window.__long.splice(0)")
+    return {
+        "widgets": count,
+        "shown": shown,
+        "seconds": seconds,
+        "reports_per_s": round(reporters.accepted / reporters.elapsed, 1),
+        "idle": summary(idle_menu, idle_long),
+        "load": summary(load_menu, load_long),
+    }
+
+
+def summary(menu: list[float], long_tasks: list[float]) -> dict[str, Any]:
+    return {
+        "menu_p50_ms": round(statistics.median(menu), 1) if menu else None,
+        "menu_p95_ms": round(percentile(menu, 0.95), 1),
+        "menu_samples": len(menu),
+        "long_tasks": len(long_tasks),
+        "longest_task_ms": round(max(long_tasks), 1) if long_tasks else 0,
+        "long_tasks_over_50ms": len(long_tasks),  # a long task is one over 50 ms, by definition
+    }
+
+
+def table(results: list[dict[str, Any]], hz: float) -> str:
+    lines = [
+        f"| widgets (shown) | reports/s accepted (target {hz:g} Hz each) | phase | File menu p50 / p95 (ms) "
+        "| long tasks | longest (ms) |",
+        "|---:|---:|---|---|---:|---:|",
+    ]
+    for r in results:
+        for phase in ("idle", "load"):
+            p = r[phase]
+            reports = f"{r['reports_per_s']:,}" if phase == "load" else "—"
+            lines.append(
+                f"| {r['widgets']} ({r['shown']}) | {reports} | {phase}, {r['seconds'] if phase == 'load' else 15} s "
+                f"| {p['menu_p50_ms']} / {p['menu_p95_ms']} | {p['long_tasks']} | {p['longest_task_ms']} |"
+            )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--counts", default="50,100,200", help="widget counts, comma-separated")
+    parser.add_argument("--seconds", type=float, default=60, help="seconds under load per count")
+    parser.add_argument("--hz", type=float, default=10, help="reports per second of each job")
+    parser.add_argument("--quick", action="store_true", help="50 widgets for 10 s: a check, not a measurement")
+    args = parser.parse_args()
+    counts = [50] if args.quick else [int(c) for c in args.counts.split(",")]
+    seconds = 10 if args.quick else args.seconds
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        root = workspace(Path(tmp) / "lab")
+        lab = LabServer(root).start()
+        try:
+            with sync_playwright() as p:
+                browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+                for count in counts:
+                    page = browser.new_context(viewport={"width": 1280, "height": 1000}).new_page()
+                    results.append(measure(page, lab, count, seconds, args.hz, root))
+                    page.context.close()
+                    print(json.dumps(results[-1]), flush=True)
+                browser.close()
+        finally:
+            lab.stop()
+    out = BENCH / "results"
+    out.mkdir(exist_ok=True)
+    (out / f"browser_widgets-{time.strftime('%Y%m%dT%H%M%S')}.json").write_text(json.dumps(results, indent=2))
+    print(table(results, args.hz))
+
+
+if __name__ == "__main__":
+    main()
