@@ -51,7 +51,8 @@ async def test_the_preview_is_the_workers_decimated_copy_for_readers_only(hub: H
 async def test_without_a_preview_file_a_small_result_is_its_own_preview(hub: HubServer, alice: Api) -> None:
     record = await alice.create_mesh("scans/brain.png")
     missing = await alice.http.get(f"{API}meshes/{record['id']}/preview")
-    assert missing.status_code == 404 and missing.json() == {"error": f"Mesh {record['id']} has no preview file"}
+    assert missing.status_code == 409
+    assert missing.json() == {"error": f"Mesh {record['id']} has no preview file (pending)"}
     result_path(results_dir(hub), mesh_of(record), "ply").write_bytes(PLY)
     preview = await alice.http.get(f"{API}meshes/{record['id']}/preview")
     assert preview.status_code == 200 and preview.content == PLY

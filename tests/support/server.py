@@ -56,6 +56,7 @@ class HubServer:
                     f"c.MeshProgress.redis_url = {self.redis_url!r}",
                     f"c.MeshProgress.redis_prefix = {self.redis_prefix!r}",
                     f"c.MeshProgress.database_path = {str(self.root / 'state.sqlite3')!r}",
+                    f"c.MeshProgress.results_dir = {str(self.root / 'data' / 'meshprogress' / 'results')!r}",
                     "c.MeshProgress.secret = 'test-secret-shared-by-servers-0123456789'",
                     "c.MeshProgress.admin_users = ['admin']",
                     self.extra,
