@@ -212,6 +212,7 @@ async def test_concurrent_callbacks_end_on_the_latest_version(hub: HubServer, al
         cable.close()
 
 
+@pytest.mark.slow  # 1,000 callbacks through a real server
 async def test_a_burst_of_1000_callbacks_makes_few_frames_ending_on_the_final_state(hub: HubServer, alice: Api) -> None:
     mesh = await alice.create_mesh()
     cable = await connect(hub)
