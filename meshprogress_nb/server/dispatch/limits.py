@@ -7,6 +7,7 @@ The server side needs none of the mesher's extras: Pillow is imported only in th
 
 from __future__ import annotations
 
+import math
 import resource
 import signal
 import threading
@@ -134,8 +135,10 @@ def _image_files(paths: list[Path]) -> list[Path]:
 
 
 def _header_voxels(path: Path) -> int:
-    """Frames x height x width from the image's header (Pillow opens lazily); 0 for a format Pillow does not
-    know, which then stays bounded by its size on disk and the memory cap."""
+    """Frames x height x width from the image's header, read without decoding pixels: Pillow for 2D images and
+    TIFF stacks (it opens lazily), SimpleITK for the scientific formats (NIfTI, NRRD, MetaImage, DICOM), whose
+    compressed files say little of their size in memory. 0 for a file neither reads: it stays bounded by its size
+    on disk and the memory cap."""
     from PIL import Image, UnidentifiedImageError
 
     Image.MAX_IMAGE_PIXELS = None  # our own cap applies, summed over every frame and file
@@ -143,7 +146,18 @@ def _header_voxels(path: Path) -> int:
         with Image.open(path) as image:
             return int(getattr(image, "n_frames", 1)) * image.width * image.height
     except (UnidentifiedImageError, OSError):
+        pass
+    try:
+        import SimpleITK as sitk
+    except ImportError:
         return 0
+    reader = sitk.ImageFileReader()
+    reader.SetFileName(str(path))
+    try:
+        reader.ReadImageInformation()
+    except RuntimeError:
+        return 0
+    return math.prod(reader.GetSize()) * reader.GetNumberOfComponents()
 
 
 def _mib(size: int) -> str:
