@@ -64,7 +64,7 @@ class HubServer:
         )
         return path
 
-    def start(self, timeout: float = 30.0) -> HubServer:
+    def start(self, timeout: float = 90.0) -> HubServer:
         env = dict(os.environ)
         env.update(
             # This checkout first: the servers must run the code under test, whatever else is installed.
