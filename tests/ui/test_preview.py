@@ -71,7 +71,11 @@ def difference(a: np.ndarray, b: np.ndarray) -> float:
 def run_until_shown(page: Page, card: Locator) -> None:
     """Run all cells until ``card`` shows: on a loaded machine a first Run All can reach a kernel still starting."""
     for _ in range(3):
-        page.keyboard.press("Escape")  # a menu or dialog left open by a slow first try
+        # A dialog of a slow start (a kernel to select, a kernel that took long) or a menu left open by a first try.
+        accept = page.locator(".jp-Dialog .jp-mod-accept")
+        if accept.count():
+            accept.first.click()
+        page.keyboard.press("Escape")
         run_all(page)
         try:
             expect(card).to_be_visible(timeout=90_000)
