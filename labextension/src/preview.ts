@@ -43,7 +43,8 @@ export class PreviewPanel {
     this.note = element(this.stage, 'div', 'mp-Preview-note', { role: 'status' });
     const side = element(this.node, 'div', 'mp-Preview-side');
     this.title = element(side, 'div', 'mp-Preview-title');
-    this.facts = element(side, 'dl', 'mp-Preview-facts');
+    // Plain elements, not dl/dt/dd: JupyterLab's rendered-HTML styles for those would win over these.
+    this.facts = element(side, 'div', 'mp-Preview-facts');
     const tools = element(side, 'div', 'mp-Preview-tools');
     this.reset = element(tools, 'button', 'mp-Progress-button mp-Preview-reset', { type: 'button' });
     this.reset.textContent = 'Reset view';
@@ -56,7 +57,8 @@ export class PreviewPanel {
 
   /**
    * Show mesh `id`'s result (null hides the panel). `key` names what is shown: the same key keeps the panel as
-   * it is, a new one (a retried job that finished again) loads anew. `href` is the result's download URL.
+   * it is, a new one (a retried job that finished again) loads anew. `title` and `href` (the result's download
+   * URL) are left out when empty or null (a single job's widget shows them itself).
    */
   show(id: number | null, key: string, title: string, href: string | null): void {
     const wanted = id === null ? '' : `${id}:${key}`;
@@ -70,6 +72,7 @@ export class PreviewPanel {
     if (id !== null) {
       this.node.dataset.meshId = String(id);
       setText(this.title, title);
+      this.title.hidden = title === '';
       this.download.hidden = href === null;
       if (href !== null) {
         this.download.href = href;
@@ -95,9 +98,9 @@ export class PreviewPanel {
   }
 
   private fact(label: string, value: string): void {
-    const term = element(this.facts, 'dt', 'mp-Preview-term');
+    const term = element(this.facts, 'span', 'mp-Preview-term');
     term.textContent = label;
-    const detail = element(this.facts, 'dd', 'mp-Preview-value');
+    const detail = element(this.facts, 'span', 'mp-Preview-value');
     detail.textContent = value;
   }
 

@@ -350,7 +350,8 @@ export class ProgressView extends HubView<ReturnType<typeof meshView>> {
       this.result.hidden = false;
       setAttribute(this.result, 'href', href);
     }
-    this.preview.show(href === null ? null : this.subjectId(), String(this.model.get('version')), view.title, href);
+    // The widget's own title and result button say what the panel's would.
+    this.preview.show(href === null ? null : this.subjectId(), String(this.model.get('version')), '', null);
   }
 }
 

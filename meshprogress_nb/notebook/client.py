@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import tempfile
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from ..models import TERMINAL, Status
@@ -63,13 +66,22 @@ class Jobs:
 
     def request(self, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
         data = json.dumps(body).encode() if body is not None else None
+        return json.loads(self._fetch(method, path, data)[0])
+
+    def download(self, path: str) -> tuple[bytes, str]:
+        """A file route's bytes and the file name its ``Content-Disposition`` gives (``terrain.ply``)."""
+        content, headers = self._fetch("GET", path, None, timeout=300)
+        match = re.search(r'filename="([^"]+)"', headers.get("Content-Disposition", ""))
+        return content, match.group(1) if match else ""
+
+    def _fetch(self, method: str, path: str, data: bytes | None, timeout: float = 30) -> tuple[bytes, Any]:
         request = urllib.request.Request(self.server.url + API + path, data=data, method=method)
         request.add_header("Content-Type", "application/json")
         if self.server.token:
             request.add_header("Authorization", f"token {self.server.token}")
         try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                return json.loads(response.read())
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                return response.read(), response.headers
         except urllib.error.HTTPError as exc:
             try:
                 message = json.loads(exc.read()).get("error", exc.reason)
@@ -170,6 +182,23 @@ class MeshJob(_Handle):
     @property
     def result_url(self) -> str | None:
         return self.refresh().get("result_url")
+
+    def mesh(self, preview: bool = False) -> Any:
+        """The job's result as a ``meshio.Mesh``, read through the hub with this kernel's credentials.
+
+        ``preview=True`` reads the decimated copy the browser draws instead (at most 100,000 triangles; a
+        ``label`` per vertex when the worker wrote one, in ``point_data``). For trimesh:
+        ``trimesh.Trimesh(m.points, m.cells_dict["triangle"])``. Needs ``pip install meshprogress-nb[preview]``.
+        """
+        import meshio
+
+        content, name = self.jobs.download(f"meshes/{self.id}/{'preview' if preview else 'result'}")
+        suffix = "." + name.rsplit(".", 1)[-1].lower() if "." in name else ".ply"
+        # meshio reads some formats (STL) from paths only.
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / f"mesh{suffix}"
+            path.write_bytes(content)
+            return meshio.read(path)
 
     def widget(self) -> Any:
         from .widgets import ProgressWidget

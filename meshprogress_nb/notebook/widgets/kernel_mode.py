@@ -67,11 +67,16 @@ class KernelView:
         self.cancel_button = widgets.Button(description="Cancel", icon="stop", tooltip="Cancel the job")
         self.retry_button = widgets.Button(description="Retry", icon="redo", tooltip="Start a new attempt")
         self.error = widgets.HTML()
+        # A finished mesh's picture, drawn in the kernel (no three.js here); batches have none.
+        self.picture = widgets.Image(format="png", layout=widgets.Layout(display="none", max_width="480px"))
+        self._pictured: int | None = None
         self.cancel_button.on_click(lambda _: self._act(widget.cancel))
         self.retry_button.on_click(lambda _: self._act(widget.retry))
         children: list[widgets.Widget] = [self.title, self.bar, self.info]
         if hasattr(widget, "counts_text"):
             children += [self.counts, self.members]
+        else:
+            children.append(self.picture)
         children += [widgets.HBox([self.cancel_button, self.retry_button]), self.error]
         self.box = widgets.VBox(children, layout=widgets.Layout(max_width="640px"))
         # `version` is set last when a payload is applied, so one draw sees the whole payload.
@@ -105,10 +110,38 @@ class KernelView:
         self.cancel_button.layout.display = "" if w.can_cancel else "none"
         self.retry_button.layout.display = "" if w.can_retry else "none"
         self.error.value = f'<span style="color:#d32f2f">{escape(w.error)}</span>' if w.error else ""
+        if not hasattr(w, "counts_text"):
+            self._draw_picture()
+
+    def _draw_picture(self) -> None:
+        """Once per finished attempt, draw its preview in a thread of its own (a second or more of work)."""
+        w = self.widget
+        if w.status != "completed" or w.subject_id is None:
+            self._pictured = None
+            self.picture.layout.display = "none"
+        elif self._pictured != w.version:
+            self._pictured = w.version
+            thread = threading.Thread(target=self._render, args=(w.subject_id, w.version), daemon=True)
+            thread.start()
+
+    def _render(self, mesh_id: int, version: int) -> None:
+        from ..client import HubError, MeshJob
+        from .render import render_png
+
+        try:
+            png = render_png(MeshJob(self.widget.hub(), {"id": mesh_id}).mesh(preview=True))
+        except (HubError, ImportError, OSError, ValueError):
+            # No preview (a remote worker's result, a large one without a preview file, or meshio missing):
+            # the widget's text says the job completed, which is what matters.
+            self.picture.layout.display = "none"
+            return
+        if self._pictured == version and self.widget.subject_id == mesh_id:
+            self.picture.value = png
+            self.picture.layout.display = ""
 
     def close(self) -> None:
         self.widget.unobserve(self.draw, names=["version", "connected", "error", "meshes"])
-        for child in (self.title, self.bar, self.info, self.counts, self.members):
+        for child in (self.title, self.bar, self.info, self.counts, self.members, self.picture):
             child.close()
         for button in (self.cancel_button, self.retry_button):
             button.close()
