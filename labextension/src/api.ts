@@ -15,16 +15,26 @@ async function request(path: string, init: RequestInit): Promise<HubResult> {
   const settings = ServerConnection.makeSettings();
   let response: Response;
   try {
-    response = await ServerConnection.makeRequest(URLExt.join(settings.baseUrl, path), init, settings);
+    response = await ServerConnection.makeRequest(
+      URLExt.join(settings.baseUrl, path),
+      init,
+      settings
+    );
   } catch (reason) {
     return { ok: false, error: `Hub unreachable: ${String(reason)}` };
   }
   const body: unknown = await response.json().catch(() => null);
-  return response.ok ? { ok: true, record: body } : { ok: false, error: errorMessage(response.status, body) };
+  return response.ok
+    ? { ok: true, record: body }
+    : { ok: false, error: errorMessage(response.status, body) };
 }
 
 /** `POST meshprogress/api/v1/{meshes|batches}/{id}/{cancel|retry}`; answers the updated record. */
-export function postAction(kind: 'meshes' | 'batches', id: number, action: 'cancel' | 'retry'): Promise<HubResult> {
+export function postAction(
+  kind: 'meshes' | 'batches',
+  id: number,
+  action: 'cancel' | 'retry'
+): Promise<HubResult> {
   return request(actionPath(kind, id, action), { method: 'POST' });
 }
 
@@ -69,7 +79,9 @@ function pageParams(page: Page): URLSearchParams {
 
 /** `GET meshprogress/api/v1/batches/{id}`: the batch record with its `mesh_ids`. */
 export function getBatch(id: number): Promise<HubResult> {
-  return request(`meshprogress/api/v1/batches/${encodeURIComponent(String(id))}`, { method: 'GET' });
+  return request(`meshprogress/api/v1/batches/${encodeURIComponent(String(id))}`, {
+    method: 'GET'
+  });
 }
 
 /** The server's base path (e.g. `/` or `/user/alice/`), where root-relative result URLs live. */

@@ -77,7 +77,11 @@ export interface ProgressParts {
 }
 
 /** Writes what a widget and a sidebar row show alike: title, bar and its accessible value, text, actions. */
-export function drawProgress(parts: ProgressParts, view: ProgressDisplay & { title: string }, busy: boolean): void {
+export function drawProgress(
+  parts: ProgressParts,
+  view: ProgressDisplay & { title: string },
+  busy: boolean
+): void {
   setText(parts.title, view.title);
   setWidth(parts.fill, view.percent);
   setAttribute(parts.bar, 'aria-valuenow', String(Math.round(view.percent * 10) / 10));

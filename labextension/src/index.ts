@@ -33,7 +33,8 @@ export const OPEN_JOBS = 'meshprogress-nb:open-jobs';
 
 const sidebar: JupyterFrontEndPlugin<void> = {
   id: 'meshprogress-nb:sidebar',
-  description: "A sidebar panel listing the user's mesh jobs and batches, live, with Cancel and Retry.",
+  description:
+    "A sidebar panel listing the user's mesh jobs and batches, live, with Cancel and Retry.",
   optional: [ILayoutRestorer],
   autoStart: true,
   activate: (app: JupyterFrontEnd, restorer: ILayoutRestorer | null): void => {
@@ -51,7 +52,8 @@ const sidebar: JupyterFrontEndPlugin<void> = {
 
 const outputs: JupyterFrontEndPlugin<void> = {
   id: 'meshprogress-nb:outputs',
-  description: "Job outputs shown live without their kernel; their static rendering saved as last seen.",
+  description:
+    'Job outputs shown live without their kernel; their static rendering saved as last seen.',
   requires: [IRenderMimeRegistry],
   autoStart: true,
   activate: (app: JupyterFrontEnd, rendermime: IRenderMimeRegistry): void => {

@@ -95,7 +95,9 @@ export class JobList {
   /** Where the next older pages start, or null when there are none (or none loaded yet). */
   older(): Cursors | null {
     const cursors = this.cursors;
-    return cursors !== null && (cursors.meshes !== null || cursors.batches !== null) ? cursors : null;
+    return cursors !== null && (cursors.meshes !== null || cursors.batches !== null)
+      ? cursors
+      : null;
   }
 
   /** Fold in older pages (answers to `before=` requests); a list not asked for is passed as undefined. */
@@ -165,8 +167,8 @@ export class JobList {
 
   /** The rows to show: active ones, then recently finished ones, each newest first and capped. */
   rows(basePath: string): { active: JobRowView[]; recent: JobRowView[]; more: boolean } {
-    const sorted = Array.from(this.entries.values()).sort(
-      (a, b) => (a.created < b.created ? 1 : a.created > b.created ? -1 : b.id - a.id)
+    const sorted = Array.from(this.entries.values()).sort((a, b) =>
+      a.created < b.created ? 1 : a.created > b.created ? -1 : b.id - a.id
     );
     const active: JobRowView[] = [];
     const recent: JobRowView[] = [];
@@ -215,7 +217,14 @@ function rowView(entry: Entry, basePath: string): JobRowView {
       batch_id: null,
       version: 0
     };
-    return { ...meshView(state, basePath), key, kind: 'mesh', id: entry.id, countsText: '', created: entry.created };
+    return {
+      ...meshView(state, basePath),
+      key,
+      kind: 'mesh',
+      id: entry.id,
+      countsText: '',
+      created: entry.created
+    };
   }
   const state: BatchState = entry.batch ?? {
     batch_id: entry.id,
@@ -232,7 +241,14 @@ function rowView(entry: Entry, basePath: string): JobRowView {
     processing: 0,
     pending: 0
   };
-  return { ...batchView(state), key, kind: 'batch', id: entry.id, resultHref: null, created: entry.created };
+  return {
+    ...batchView(state),
+    key,
+    kind: 'batch',
+    id: entry.id,
+    resultHref: null,
+    created: entry.created
+  };
 }
 
 /** `Mesh 12 · 2 Dec 2026, 00:14`: what tells two jobs of the same name apart (kind, id, start time). */
@@ -242,6 +258,12 @@ export function rowLabel(kind: JobKind, id: number, created: string, locale?: st
   if (Number.isNaN(time)) {
     return label;
   }
-  const when = new Date(time).toLocaleString(locale, { day: 'numeric', month: 'short', year: 'numeric', hour: '2-digit', minute: '2-digit' });
+  const when = new Date(time).toLocaleString(locale, {
+    day: 'numeric',
+    month: 'short',
+    year: 'numeric',
+    hour: '2-digit',
+    minute: '2-digit'
+  });
   return `${label} · ${when}`;
 }

@@ -43,7 +43,11 @@ class KernelSync {
 const syncs = new WeakMap<DOMWidgetModel, KernelSync>();
 
 /** Set `attributes` on the model and mirror them to the kernel soon (now when `urgent`). */
-export function setAndSync(model: DOMWidgetModel, attributes: Record<string, unknown>, urgent: boolean): void {
+export function setAndSync(
+  model: DOMWidgetModel,
+  attributes: Record<string, unknown>,
+  urgent: boolean
+): void {
   model.set(attributes);
   let sync = syncs.get(model);
   if (sync === undefined) {

@@ -269,7 +269,11 @@ export function cableUrl(wsBaseUrl: string, token: string): string {
 }
 
 /** The REST path (relative to the base URL) of an action on a mesh or a batch. */
-export function actionPath(kind: 'meshes' | 'batches', id: number, action: 'cancel' | 'retry'): string {
+export function actionPath(
+  kind: 'meshes' | 'batches',
+  id: number,
+  action: 'cancel' | 'retry'
+): string {
   return `meshprogress/api/v1/${kind}/${encodeURIComponent(String(id))}/${action}`;
 }
 
@@ -293,7 +297,10 @@ export interface ProgressDisplay {
   canRetry: boolean;
 }
 
-function progressView(state: { status: string; progress: number; estimated_remaining: number | null }, detail: string): ProgressDisplay {
+function progressView(
+  state: { status: string; progress: number; estimated_remaining: number | null },
+  detail: string
+): ProgressDisplay {
   const percent = state.status === 'completed' ? 100 : clampProgress(state.progress);
   const label = statusLabel(state.status);
   return {
@@ -309,7 +316,10 @@ function progressView(state: { status: string; progress: number; estimated_remai
 }
 
 /** The mesh view's DOM state; `basePath` places root-relative result URLs. */
-export function meshView(state: MeshState, basePath: string): ProgressDisplay & { title: string; resultHref: string | null } {
+export function meshView(
+  state: MeshState,
+  basePath: string
+): ProgressDisplay & { title: string; resultHref: string | null } {
   return {
     ...progressView(state, state.message),
     title: state.name || (state.mesh_id === null ? 'Mesh' : `Mesh ${state.mesh_id}`),
@@ -318,7 +328,12 @@ export function meshView(state: MeshState, basePath: string): ProgressDisplay & 
 }
 
 /** `3 completed, 1 failed of 4`: a batch's ended members by outcome, out of all (text.py's `counts_text`). */
-export function countsText(counts: { total: number; completed: number; failed: number; cancelled: number }): string {
+export function countsText(counts: {
+  total: number;
+  completed: number;
+  failed: number;
+  cancelled: number;
+}): string {
   const parts = [`${counts.completed} completed`];
   if (counts.failed) {
     parts.push(`${counts.failed} failed`);
@@ -333,7 +348,9 @@ export function countsText(counts: { total: number; completed: number; failed: n
  * The batch view's DOM state; retry applies once every member ended and some failed or were cancelled. An
  * ended batch reads as its outcome (`3 completed, 1 failed of 4`), not as `75% Failed`.
  */
-export function batchView(state: BatchState): ProgressDisplay & { title: string; countsText: string } {
+export function batchView(
+  state: BatchState
+): ProgressDisplay & { title: string; countsText: string } {
   const view = progressView(state, '');
   const finished = state.completed + state.failed + state.cancelled;
   const ended = state.total > 0 && finished >= state.total;

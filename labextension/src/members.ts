@@ -25,7 +25,10 @@ interface Row extends MeshEntry {
   version: number;
 }
 
-export type MemberCounts = Pick<BatchState, 'total' | 'completed' | 'failed' | 'cancelled' | 'processing' | 'pending'>;
+export type MemberCounts = Pick<
+  BatchState,
+  'total' | 'completed' | 'failed' | 'cancelled' | 'processing' | 'pending'
+>;
 
 function isObject(value: unknown): value is Json {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -45,7 +48,16 @@ export class BatchMembers {
   reset(ids: number[]): void {
     this.rows.clear();
     ids.forEach((id, position) => {
-      this.rows.set(id, { mesh_id: id, name: '', status: '', progress: 0, message: '', result_url: null, position, version: 0 });
+      this.rows.set(id, {
+        mesh_id: id,
+        name: '',
+        status: '',
+        progress: 0,
+        message: '',
+        result_url: null,
+        position,
+        version: 0
+      });
     });
   }
 
@@ -174,7 +186,9 @@ export function restText(counts: MemberCounts, rows: readonly MeshEntry[]): stri
     }
   }
   const noun = rest === 1 ? 'mesh' : 'meshes';
-  return parts.length ? `and ${rest} more ${noun}: ${parts.join(', ')}` : `and ${rest} more ${noun}`;
+  return parts.length
+    ? `and ${rest} more ${noun}: ${parts.join(', ')}`
+    : `and ${rest} more ${noun}`;
 }
 
 /**
@@ -189,7 +203,10 @@ export function virtualWindow(
   overscan: number,
   minimum = 12
 ): { first: number; last: number } {
-  const first = Math.min(Math.max(0, Math.floor(scrollTop / rowPx) - overscan), Math.max(0, total - 1));
+  const first = Math.min(
+    Math.max(0, Math.floor(scrollTop / rowPx) - overscan),
+    Math.max(0, total - 1)
+  );
   const visible = Math.max(minimum, Math.ceil(viewportPx / rowPx));
   return { first, last: Math.min(total, first + visible + 2 * overscan) };
 }

@@ -59,8 +59,11 @@ function standaloneView(job: Job, state: unknown): DOMWidgetView {
   const options = { model_id: `meshprogress-saved-${++standaloneCount}`, widget_manager: null };
   const attributes = jobAttributes(job, state);
   const model: DOMWidgetModel =
-    job.kind === 'mesh' ? new ProgressModel(attributes, options) : new BatchProgressModel(attributes, options);
-  const view: DOMWidgetView = job.kind === 'mesh' ? new ProgressView({ model }) : new BatchProgressView({ model });
+    job.kind === 'mesh'
+      ? new ProgressModel(attributes, options)
+      : new BatchProgressModel(attributes, options);
+  const view: DOMWidgetView =
+    job.kind === 'mesh' ? new ProgressView({ model }) : new BatchProgressView({ model });
   void view.render();
   return view;
 }
@@ -79,7 +82,8 @@ export class JobOutput extends Widget implements IRenderMime.IRenderer {
   async renderModel(model: IRenderMime.IMimeModel): Promise<void> {
     const job = readJob(model.data[JOB_MIME]);
     const widgetData = model.data[WIDGET_MIME];
-    const modelId = isObject(widgetData) && typeof widgetData.model_id === 'string' ? widgetData.model_id : null;
+    const modelId =
+      isObject(widgetData) && typeof widgetData.model_id === 'string' ? widgetData.model_id : null;
     const key = JSON.stringify([job?.kind, job?.id, modelId]);
     if (key === this.key) {
       return; // the same output again (its static rendering was rewritten): the view stays

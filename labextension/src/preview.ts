@@ -12,13 +12,23 @@ import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
 import { element, setText } from './dom';
-import { dispositionName, formatBytes, meshFilePath, meshFormat, qualityLines } from './previewinfo';
+import {
+  dispositionName,
+  formatBytes,
+  meshFilePath,
+  meshFormat,
+  qualityLines
+} from './previewinfo';
 import type { Viewer } from './viewer';
 
 async function call(path: string, method: 'GET' | 'HEAD'): Promise<Response | null> {
   const settings = ServerConnection.makeSettings();
   try {
-    return await ServerConnection.makeRequest(URLExt.join(settings.baseUrl, path), { method }, settings);
+    return await ServerConnection.makeRequest(
+      URLExt.join(settings.baseUrl, path),
+      { method },
+      settings
+    );
   } catch {
     return null;
   }
@@ -46,7 +56,9 @@ export class PreviewPanel {
     // Plain elements, not dl/dt/dd: JupyterLab's rendered-HTML styles for those would win over these.
     this.facts = element(side, 'div', 'mp-Preview-facts');
     const tools = element(side, 'div', 'mp-Preview-tools');
-    this.reset = element(tools, 'button', 'mp-Progress-button mp-Preview-reset', { type: 'button' });
+    this.reset = element(tools, 'button', 'mp-Progress-button mp-Preview-reset', {
+      type: 'button'
+    });
     this.reset.textContent = 'Reset view';
     this.reset.addEventListener('click', () => this.viewer?.reset());
     this.download = element(tools, 'a', 'mp-Progress-button mp-Preview-download', { download: '' });
@@ -123,13 +135,17 @@ export class PreviewPanel {
         this.fact('File size', formatBytes(size));
       }
     }
-    const quality = typeof body === 'object' && body !== null ? (body as { quality?: unknown }).quality : null;
+    const quality =
+      typeof body === 'object' && body !== null ? (body as { quality?: unknown }).quality : null;
     for (const [label, value] of qualityLines(quality)) {
       this.fact(label, value);
     }
     if (data === null) {
       this.node.dataset.state = 'missing';
-      setText(this.note, preview === null ? 'Hub unreachable: no preview' : 'No preview for this result');
+      setText(
+        this.note,
+        preview === null ? 'Hub unreachable: no preview' : 'No preview for this result'
+      );
       return;
     }
     const name = dispositionName(preview!.headers.get('Content-Disposition'));
@@ -142,7 +158,10 @@ export class PreviewPanel {
     } catch (reason) {
       console.warn('meshprogress-nb: no 3D preview', reason);
       this.node.dataset.state = 'failed';
-      setText(this.note, `No 3D preview: ${reason instanceof Error ? reason.message : String(reason)}`);
+      setText(
+        this.note,
+        `No 3D preview: ${reason instanceof Error ? reason.message : String(reason)}`
+      );
       return;
     }
     if (name.endsWith('.preview.ply')) {

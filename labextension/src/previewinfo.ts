@@ -52,17 +52,30 @@ function short(value: number): string {
     return value.toLocaleString('en-US');
   }
   const abs = Math.abs(value);
-  return abs !== 0 && (abs < 1e-3 || abs >= 1e6) ? value.toExponential(3) : String(Number(value.toPrecision(4)));
+  return abs !== 0 && (abs < 1e-3 || abs >= 1e6)
+    ? value.toExponential(3)
+    : String(Number(value.toPrecision(4)));
 }
 
 /** A bounding box as its extent `12 × 8 × 3`: from `[[min...], [max...]]`, `{min, max}` or `[dx, dy, dz]`. */
 function extent(value: unknown): string {
   let size: unknown[] | null = null;
-  if (Array.isArray(value) && value.length === 2 && Array.isArray(value[0]) && Array.isArray(value[1])) {
-    size = value[1].map((hi, i) => (num(hi) !== null && num((value[0] as unknown[])[i]) !== null ? (hi as number) - ((value[0] as unknown[])[i] as number) : null));
+  if (
+    Array.isArray(value) &&
+    value.length === 2 &&
+    Array.isArray(value[0]) &&
+    Array.isArray(value[1])
+  ) {
+    size = value[1].map((hi, i) =>
+      num(hi) !== null && num((value[0] as unknown[])[i]) !== null
+        ? (hi as number) - ((value[0] as unknown[])[i] as number)
+        : null
+    );
   } else if (isObject(value) && Array.isArray(value.min) && Array.isArray(value.max)) {
     const min = value.min;
-    size = value.max.map((hi, i) => (num(hi) !== null && num(min[i]) !== null ? (hi as number) - (min[i] as number) : null));
+    size = value.max.map((hi, i) =>
+      num(hi) !== null && num(min[i]) !== null ? (hi as number) - (min[i] as number) : null
+    );
   } else if (Array.isArray(value)) {
     size = value;
   }
@@ -93,7 +106,10 @@ export function qualityLines(quality: unknown): Array<[string, string]> {
     return [];
   }
   const lines: Array<[string, string]> = [];
-  const keys = [...Object.keys(LABELS).filter(k => k in quality), ...Object.keys(quality).filter(k => !(k in LABELS))];
+  const keys = [
+    ...Object.keys(LABELS).filter(k => k in quality),
+    ...Object.keys(quality).filter(k => !(k in LABELS))
+  ];
   for (const key of keys) {
     const value = quality[key];
     let text = '';

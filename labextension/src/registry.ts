@@ -52,7 +52,10 @@ export function whenLive(id: string, callback: (model: DOMWidgetModel) => void):
 export function noteJob(kind: 'mesh' | 'batch', id: number, model: DOMWidgetModel): void {
   const key = `${kind}:${id}`;
   const known = jobs.get(key);
-  if (known === undefined || (Number(model.get('version')) || 0) >= (Number(known.get('version')) || 0)) {
+  if (
+    known === undefined ||
+    (Number(model.get('version')) || 0) >= (Number(known.get('version')) || 0)
+  ) {
     jobs.set(key, model);
   }
 }

@@ -68,7 +68,10 @@ export class JobsPanel extends Widget {
     const root = this.node;
     const header = element(root, 'div', 'mp-JobsPanel-header');
     element(header, 'h2', 'mp-JobsPanel-heading').textContent = 'Mesh jobs';
-    const refresh = element(header, 'button', 'mp-JobsPanel-refresh', { type: 'button', title: 'Reload the job list' });
+    const refresh = element(header, 'button', 'mp-JobsPanel-refresh', {
+      type: 'button',
+      title: 'Reload the job list'
+    });
     refresh.textContent = 'Refresh';
     refresh.addEventListener('click', () => void this.reload());
     this.message = element(root, 'div', 'mp-JobsPanel-message', { role: 'status' });
@@ -90,11 +93,16 @@ export class JobsPanel extends Widget {
     if (older !== null) {
       this.moreButton.disabled = true;
       const [meshes, batches] = await Promise.all([
-        older.meshes === null ? null : listMeshes(undefined, undefined, { limit: PAGE, before: older.meshes }),
+        older.meshes === null
+          ? null
+          : listMeshes(undefined, undefined, { limit: PAGE, before: older.meshes }),
         older.batches === null ? null : listBatches({ limit: PAGE, before: older.batches })
       ]);
       // A failed request keeps its cursor: the next click asks again.
-      this.jobs.loadOlder(meshes?.ok ? meshes.record : undefined, batches?.ok ? batches.record : undefined);
+      this.jobs.loadOlder(
+        meshes?.ok ? meshes.record : undefined,
+        batches?.ok ? batches.record : undefined
+      );
       this.moreButton.disabled = false;
     }
     this.frame.schedule();
@@ -150,7 +158,10 @@ export class JobsPanel extends Widget {
       return this.loading;
     }
     this.loading = (async () => {
-      const [meshes, batches] = await Promise.all([listMeshes(undefined, undefined, { limit: PAGE }), listBatches({ limit: PAGE })]);
+      const [meshes, batches] = await Promise.all([
+        listMeshes(undefined, undefined, { limit: PAGE }),
+        listBatches({ limit: PAGE })
+      ]);
       this.jobs.load(meshes.ok ? meshes.record : null, batches.ok ? batches.record : null);
       const failed = !meshes.ok ? meshes : !batches.ok ? batches : null;
       this.listError = failed !== null && !failed.ok ? failed.error : '';
@@ -187,7 +198,9 @@ export class JobsPanel extends Widget {
 
   private watch(kind: JobKind, id: number): () => void {
     const params =
-      kind === 'mesh' ? { channel: 'MeshProgressChannel', mesh_id: id } : { channel: 'BatchProgressChannel', batch_id: id };
+      kind === 'mesh'
+        ? { channel: 'MeshProgressChannel', mesh_id: id }
+        : { channel: 'BatchProgressChannel', batch_id: id };
     return sharedCable().watch(params, {
       received: payload => {
         if (this.jobs.apply(kind, payload)) {
@@ -284,17 +297,38 @@ export class JobsPanel extends Widget {
     const eta = element(info, 'span', 'mp-JobRow-eta');
     const counts = element(item, 'div', 'mp-JobRow-counts');
     const actions = element(item, 'div', 'mp-JobRow-actions');
-    const cancel = element(actions, 'button', 'mp-JobRow-button mp-JobRow-cancel', { type: 'button' });
+    const cancel = element(actions, 'button', 'mp-JobRow-button mp-JobRow-cancel', {
+      type: 'button'
+    });
     cancel.textContent = 'Cancel';
-    const retry = element(actions, 'button', 'mp-JobRow-button mp-JobRow-retry', { type: 'button' });
+    const retry = element(actions, 'button', 'mp-JobRow-button mp-JobRow-retry', {
+      type: 'button'
+    });
     retry.textContent = 'Retry';
-    const result = element(actions, 'a', 'mp-JobRow-result', { target: '_blank', rel: 'noopener noreferrer' });
+    const result = element(actions, 'a', 'mp-JobRow-result', {
+      target: '_blank',
+      rel: 'noopener noreferrer'
+    });
     result.textContent = 'Open result';
     const error = element(item, 'div', 'mp-JobRow-error');
     // Act on the row as last drawn: the view captured here may be stale by the time of the click.
     cancel.addEventListener('click', () => this.clicked(view.key, 'cancel'));
     retry.addEventListener('click', () => this.clicked(view.key, 'retry'));
-    return { item, title, kind, bar, fill, percent, status, eta, counts, cancel, retry, result, error };
+    return {
+      item,
+      title,
+      kind,
+      bar,
+      fill,
+      percent,
+      status,
+      eta,
+      counts,
+      cancel,
+      retry,
+      result,
+      error
+    };
   }
 
   private drawRow(parts: RowParts, view: JobRowView): void {

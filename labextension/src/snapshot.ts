@@ -5,7 +5,14 @@
  * and `summary()`), checked against tests/notebook/widgets/format_cases.json. Free of DOM imports.
  */
 
-import { BatchState, countsText, formatPercent, MeshState, remainingText, statusLabel } from './logic';
+import {
+  BatchState,
+  countsText,
+  formatPercent,
+  MeshState,
+  remainingText,
+  statusLabel
+} from './logic';
 
 /** Longest title or status line kept, in characters (snapshot.py's `MAX_TEXT`). */
 const MAX_TEXT = 200;
@@ -19,7 +26,13 @@ const TERMINAL: readonly string[] = ['completed', 'failed', 'cancelled'];
 
 export type JobKind = 'mesh' | 'batch';
 
-const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#x27;' };
+const ESCAPES: Record<string, string> = {
+  '&': '&amp;',
+  '<': '&lt;',
+  '>': '&gt;',
+  '"': '&quot;',
+  "'": '&#x27;'
+};
 
 /** Python's `html.escape`. */
 export function escapeHtml(text: string): string {

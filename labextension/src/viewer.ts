@@ -138,7 +138,9 @@ function draw(host: HTMLElement, parts: BufferGeometry[], renderer: WebGLRendere
   // Meshes from images are z-up (heights along z): look down on them at an angle.
   camera.up.set(0, 0, 1);
   const distance = radius / Math.sin((camera.fov * Math.PI) / 360);
-  camera.position.copy(bounds.center).add(new Vector3(0.55, -0.75, 0.65).normalize().multiplyScalar(distance * 1.05));
+  camera.position
+    .copy(bounds.center)
+    .add(new Vector3(0.55, -0.75, 0.65).normalize().multiplyScalar(distance * 1.05));
   scene.add(new HemisphereLight(0xffffff, 0x55606e, 1.6));
   const key = new DirectionalLight(0xffffff, 1.6);
   key.position.set(1, 1, 2);

@@ -8,7 +8,12 @@
  * untrusted).
  */
 
-import { DOMWidgetModel, DOMWidgetView, IBackboneModelOptions, ISerializers } from '@jupyter-widgets/base';
+import {
+  DOMWidgetModel,
+  DOMWidgetView,
+  IBackboneModelOptions,
+  ISerializers
+} from '@jupyter-widgets/base';
 import type * as Backbone from 'backbone';
 
 import { basePath, getBatch, listMeshes, postAction } from './api';
@@ -169,14 +174,34 @@ abstract class HubView<V extends ProgressDisplay & { title: string }> extends DO
     const status = element(info, 'span', 'mp-Progress-status');
     const eta = element(info, 'span', 'mp-Progress-eta');
     const actions = element(this.el, 'div', 'mp-Progress-actions');
-    const cancel = element(actions, 'button', 'mp-Progress-button mp-Progress-cancel', { type: 'button' });
+    const cancel = element(actions, 'button', 'mp-Progress-button mp-Progress-cancel', {
+      type: 'button'
+    });
     cancel.textContent = 'Cancel';
-    const retry = element(actions, 'button', 'mp-Progress-button mp-Progress-retry', { type: 'button' });
+    const retry = element(actions, 'button', 'mp-Progress-button mp-Progress-retry', {
+      type: 'button'
+    });
     retry.textContent = 'Retry';
     const error = element(this.el, 'div', 'mp-Progress-error');
     // Status changes only (not every message), so screen readers are not flooded.
-    const announce = element(this.el, 'span', 'mp-Progress-announce', { role: 'status', 'aria-live': 'polite' });
-    this.parts = { title, dot, bar, fill, percent, status, eta, cancel, retry, actions, error, announce };
+    const announce = element(this.el, 'span', 'mp-Progress-announce', {
+      role: 'status',
+      'aria-live': 'polite'
+    });
+    this.parts = {
+      title,
+      dot,
+      bar,
+      fill,
+      percent,
+      status,
+      eta,
+      cancel,
+      retry,
+      actions,
+      error,
+      announce
+    };
     this.renderExtra();
 
     cancel.addEventListener('click', () => void this.act('cancel'));
@@ -209,7 +234,10 @@ abstract class HubView<V extends ProgressDisplay & { title: string }> extends DO
   }
 
   /** Watch a channel until the view stops or its id changes. */
-  protected watch(params: { channel: string; [key: string]: unknown }, watcher: ChannelWatcher): void {
+  protected watch(
+    params: { channel: string; [key: string]: unknown },
+    watcher: ChannelWatcher
+  ): void {
     this.stopWatching.push(sharedCable().watch(params, watcher));
   }
 
@@ -234,8 +262,16 @@ abstract class HubView<V extends ProgressDisplay & { title: string }> extends DO
         },
         connected: () => this.save({ connected: true }),
         disconnected: willReconnect =>
-          this.save(willReconnect ? { connected: false } : { connected: false, error: 'The hub closed the connection' }),
-        rejected: () => this.save({ connected: false, error: `No ${this.idKey.replace('_id', '')} ${id}, or not yours to watch` })
+          this.save(
+            willReconnect
+              ? { connected: false }
+              : { connected: false, error: 'The hub closed the connection' }
+          ),
+        rejected: () =>
+          this.save({
+            connected: false,
+            error: `No ${this.idKey.replace('_id', '')} ${id}, or not yours to watch`
+          })
       }
     );
   }
@@ -255,7 +291,14 @@ abstract class HubView<V extends ProgressDisplay & { title: string }> extends DO
 
   /** The attributes of a view that has seen no payload of its id yet. */
   protected resetState(): Record<string, unknown> {
-    return { version: 0, status: '', progress: 0, estimated_remaining: null, updated_at: null, name: '' };
+    return {
+      version: 0,
+      status: '',
+      progress: 0,
+      estimated_remaining: null,
+      updated_at: null,
+      name: ''
+    };
   }
 
   private async act(action: 'cancel' | 'retry'): Promise<void> {
@@ -290,7 +333,11 @@ abstract class HubView<V extends ProgressDisplay & { title: string }> extends DO
     const connected = this.model.get('connected') === true;
     this.el.classList.toggle('mp-mod-connected', connected);
     setAttribute(parts.dot, 'aria-label', connected ? 'Live' : 'Disconnected');
-    setAttribute(parts.dot, 'title', connected ? 'Live updates connected' : 'Disconnected from the hub');
+    setAttribute(
+      parts.dot,
+      'title',
+      connected ? 'Live updates connected' : 'Disconnected from the hub'
+    );
 
     drawProgress(parts, view, this.busy);
     const error = String(this.model.get('error') ?? '');
@@ -314,7 +361,9 @@ export class ProgressView extends HubView<ReturnType<typeof meshView>> {
   private readonly serverPath = basePath();
 
   protected renderExtra(): void {
-    this.result = element(this.parts.actions, 'a', 'mp-Progress-button mp-Progress-result', { download: '' });
+    this.result = element(this.parts.actions, 'a', 'mp-Progress-button mp-Progress-result', {
+      download: ''
+    });
     this.result.textContent = 'Download result';
     this.preview = new PreviewPanel(this.el);
   }
@@ -325,7 +374,10 @@ export class ProgressView extends HubView<ReturnType<typeof meshView>> {
   }
 
   protected apply(payload: unknown): boolean {
-    const patch = meshPatch({ id: this.subjectId(), version: Number(this.model.get('version')) || 0 }, payload);
+    const patch = meshPatch(
+      { id: this.subjectId(), version: Number(this.model.get('version')) || 0 },
+      payload
+    );
     if (patch === null) {
       return false;
     }
@@ -351,7 +403,12 @@ export class ProgressView extends HubView<ReturnType<typeof meshView>> {
       setAttribute(this.result, 'href', href);
     }
     // The widget's own title and result button say what the panel's would.
-    this.preview.show(href === null ? null : this.subjectId(), String(this.model.get('version')), '', null);
+    this.preview.show(
+      href === null ? null : this.subjectId(),
+      String(this.model.get('version')),
+      '',
+      null
+    );
   }
 }
 
@@ -400,7 +457,9 @@ export class BatchProgressView extends HubView<ReturnType<typeof batchView>> {
   protected renderExtra(): void {
     this.counts = element(this.el, 'div', 'mp-Progress-counts');
     this.el.insertBefore(this.counts, this.parts.actions);
-    this.list = element(this.el, 'ul', 'mp-Progress-members', { 'aria-label': 'Meshes in this batch' });
+    this.list = element(this.el, 'ul', 'mp-Progress-members', {
+      'aria-label': 'Meshes in this batch'
+    });
     this.spacers = [
       element(this.list, 'li', 'mp-Progress-memberSpacer', { 'aria-hidden': 'true' }),
       element(this.list, 'li', 'mp-Progress-memberSpacer', { 'aria-hidden': 'true' })
@@ -429,7 +488,10 @@ export class BatchProgressView extends HubView<ReturnType<typeof batchView>> {
   }
 
   protected apply(payload: unknown): boolean {
-    const patch = batchPatch({ id: this.subjectId(), version: Number(this.model.get('version')) || 0 }, payload);
+    const patch = batchPatch(
+      { id: this.subjectId(), version: Number(this.model.get('version')) || 0 },
+      payload
+    );
     if (patch === null) {
       return false;
     }
@@ -488,7 +550,10 @@ export class BatchProgressView extends HubView<ReturnType<typeof batchView>> {
     }
     this.members.reset(batchMemberIds(result.record));
     // A newer batch payload checks the members itself; an older one leaves it to here.
-    if (!this.apply(result.record) && this.members.stale(this.model.attributes as unknown as BatchState)) {
+    if (
+      !this.apply(result.record) &&
+      this.members.stale(this.model.attributes as unknown as BatchState)
+    ) {
       void this.discover(generation);
     }
     this.syncWatches();
@@ -528,7 +593,10 @@ export class BatchProgressView extends HubView<ReturnType<typeof batchView>> {
           records.push(...body.meshes);
         }
       }
-      if (answers.every(answer => answer.ok) && this.members.discover(records, statuses, new Set(this.memberWatches.keys()))) {
+      if (
+        answers.every(answer => answer.ok) &&
+        this.members.discover(records, statuses, new Set(this.memberWatches.keys()))
+      ) {
         this.memberChanged();
       }
       this.syncWatches();
@@ -552,19 +620,22 @@ export class BatchProgressView extends HubView<ReturnType<typeof batchView>> {
     }
     for (const meshId of wanted) {
       if (!this.memberWatches.has(meshId)) {
-        this.memberWatches.set(meshId, sharedCable().watch(
-          { channel: 'MeshProgressChannel', mesh_id: meshId },
-          {
-            received: payload => {
-              if (this.members.apply(payload)) {
-                this.memberChanged();
-              }
-            },
-            connected: () => undefined,
-            disconnected: () => undefined,
-            rejected: () => undefined
-          }
-        ));
+        this.memberWatches.set(
+          meshId,
+          sharedCable().watch(
+            { channel: 'MeshProgressChannel', mesh_id: meshId },
+            {
+              received: payload => {
+                if (this.members.apply(payload)) {
+                  this.memberChanged();
+                }
+              },
+              connected: () => undefined,
+              disconnected: () => undefined,
+              rejected: () => undefined
+            }
+          )
+        );
       }
     }
   }
@@ -650,7 +721,10 @@ export class BatchProgressView extends HubView<ReturnType<typeof batchView>> {
   private drawMember(row: MemberRow, entry: MeshEntry): void {
     const name = entry.name || `Mesh ${entry.mesh_id}`;
     const progress = entry.status === 'completed' ? 100 : entry.progress;
-    const status = entry.message && entry.status === 'failed' ? `Failed: ${entry.message}` : statusLabel(entry.status);
+    const status =
+      entry.message && entry.status === 'failed'
+        ? `Failed: ${entry.message}`
+        : statusLabel(entry.status);
     setText(row.name, name);
     setAttribute(row.name, 'title', name);
     setText(row.status, status);
@@ -659,7 +733,8 @@ export class BatchProgressView extends HubView<ReturnType<typeof batchView>> {
     setWidth(row.fill, progress);
     setAttribute(row.item, 'data-status', entry.status || 'unknown');
     setAttribute(row.item, 'data-mesh-id', String(entry.mesh_id));
-    const href = entry.status === 'completed' ? resultHref(entry.result_url ?? null, this.serverPath) : null;
+    const href =
+      entry.status === 'completed' ? resultHref(entry.result_url ?? null, this.serverPath) : null;
     row.result.hidden = href === null;
     if (href !== null) {
       setAttribute(row.result, 'href', href);

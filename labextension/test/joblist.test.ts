@@ -51,9 +51,16 @@ function batch(id: number, overrides: Record<string, unknown> = {}): Record<stri
 describe('JobList', () => {
   it('lists standalone meshes and batches, not the meshes of a batch', () => {
     const list = new JobList();
-    list.load({ meshes: [mesh(1), mesh(2, { batch_id: 3 }), 'junk', { id: 'x' }] }, { batches: [batch(3)] });
+    list.load(
+      { meshes: [mesh(1), mesh(2, { batch_id: 3 }), 'junk', { id: 'x' }] },
+      { batches: [batch(3)] }
+    );
     const { active, recent } = list.rows('/');
-    assert.deepEqual(active.map(r => r.key), ['batch:3', 'mesh:1'], 'newest first');
+    assert.deepEqual(
+      active.map(r => r.key),
+      ['batch:3', 'mesh:1'],
+      'newest first'
+    );
     assert.deepEqual(recent, []);
     assert.equal(list.has('mesh', 2), false);
     const row = active[0];
@@ -71,19 +78,46 @@ describe('JobList', () => {
   it('orders active rows before finished ones, newest first, each capped', () => {
     const list = new JobList(2, 1);
     list.load(
-      { meshes: [mesh(1), mesh(2), mesh(3), mesh(4, { status: 'completed', version: 3 }), mesh(5, { status: 'failed', version: 3 })] },
+      {
+        meshes: [
+          mesh(1),
+          mesh(2),
+          mesh(3),
+          mesh(4, { status: 'completed', version: 3 }),
+          mesh(5, { status: 'failed', version: 3 })
+        ]
+      },
       null
     );
     const { active, recent } = list.rows('/');
-    assert.deepEqual(active.map(r => r.id), [3, 2]);
-    assert.deepEqual(recent.map(r => r.id), [5]);
+    assert.deepEqual(
+      active.map(r => r.id),
+      [3, 2]
+    );
+    assert.deepEqual(
+      recent.map(r => r.id),
+      [5]
+    );
   });
 
   it('applies newer payloads of known rows only', () => {
     const list = new JobList();
     list.load({ meshes: [mesh(7)] }, null);
-    assert.equal(list.apply('mesh', { ...mesh(7), id: undefined, status: 'processing', progress: 30, version: 2 }), true);
-    assert.equal(list.apply('mesh', { ...mesh(7), status: 'pending', version: 2 }), false, 'same version');
+    assert.equal(
+      list.apply('mesh', {
+        ...mesh(7),
+        id: undefined,
+        status: 'processing',
+        progress: 30,
+        version: 2
+      }),
+      true
+    );
+    assert.equal(
+      list.apply('mesh', { ...mesh(7), status: 'pending', version: 2 }),
+      false,
+      'same version'
+    );
     assert.equal(list.apply('mesh', { ...mesh(8), version: 9 }), false, 'unknown row');
     assert.equal(list.apply('batch', { ...mesh(7), version: 9 }), false, 'wrong kind');
     const row = list.rows('/').active[0];
@@ -96,12 +130,30 @@ describe('JobList', () => {
 
   it('offers Cancel while pending or processing and Retry once failed or cancelled', () => {
     const list = new JobList();
-    list.load({ meshes: [mesh(1), mesh(2, { status: 'processing' }), mesh(3, { status: 'failed' }), mesh(4, { status: 'cancelled' }), mesh(5, { status: 'completed', result_url: '/meshprogress/api/v1/meshes/5/result' })] }, null);
+    list.load(
+      {
+        meshes: [
+          mesh(1),
+          mesh(2, { status: 'processing' }),
+          mesh(3, { status: 'failed' }),
+          mesh(4, { status: 'cancelled' }),
+          mesh(5, { status: 'completed', result_url: '/meshprogress/api/v1/meshes/5/result' })
+        ]
+      },
+      null
+    );
     const { active, recent } = list.rows('/user/alice/');
     const byId = new Map([...active, ...recent].map(r => [r.id, r]));
-    assert.deepEqual([1, 2, 3, 4, 5].map(id => [byId.get(id)?.canCancel, byId.get(id)?.canRetry]), [
-      [true, false], [true, false], [false, true], [false, true], [false, false]
-    ]);
+    assert.deepEqual(
+      [1, 2, 3, 4, 5].map(id => [byId.get(id)?.canCancel, byId.get(id)?.canRetry]),
+      [
+        [true, false],
+        [true, false],
+        [false, true],
+        [false, true],
+        [false, false]
+      ]
+    );
     assert.equal(byId.get(5)?.resultHref, '/user/alice/meshprogress/api/v1/meshes/5/result');
   });
 
@@ -128,9 +180,16 @@ describe('rowLabel', () => {
 
 describe('JobList paging', () => {
   it('shows 20 finished rows, then more, then asks for older pages until the last', () => {
-    const done = (id: number): Record<string, unknown> => ({ ...mesh(id), status: 'completed', version: 5 });
+    const done = (id: number): Record<string, unknown> => ({
+      ...mesh(id),
+      status: 'completed',
+      version: 5
+    });
     const list = new JobList();
-    list.load({ meshes: Array.from({ length: 25 }, (_, i) => done(100 - i)), next_before: 76 }, { batches: [], next_before: null });
+    list.load(
+      { meshes: Array.from({ length: 25 }, (_, i) => done(100 - i)), next_before: 76 },
+      { batches: [], next_before: null }
+    );
     let rows = list.rows('/');
     assert.equal(rows.recent.length, 20);
     assert.equal(rows.more, true);

@@ -70,33 +70,39 @@ function meshState(overrides: Partial<MeshState> = {}): MeshState {
   return { ...patch, ...overrides };
 }
 
-describe('formatting (shared cases with Python)', { skip: !existsSync(CASES) && 'tests/notebook/widgets/format_cases.json missing' }, () => {
-  const cases = existsSync(CASES) ? JSON.parse(readFileSync(CASES, 'utf8')) : { eta: [], remaining: [], percent: [], counts: [] };
+describe(
+  'formatting (shared cases with Python)',
+  { skip: !existsSync(CASES) && 'tests/notebook/widgets/format_cases.json missing' },
+  () => {
+    const cases = existsSync(CASES)
+      ? JSON.parse(readFileSync(CASES, 'utf8'))
+      : { eta: [], remaining: [], percent: [], counts: [] };
 
-  it('formats the ETA like the seed, with hours', () => {
-    for (const [seconds, expected] of cases.eta) {
-      assert.equal(formatEta(seconds), expected, `formatEta(${seconds})`);
-    }
-  });
+    it('formats the ETA like the seed, with hours', () => {
+      for (const [seconds, expected] of cases.eta) {
+        assert.equal(formatEta(seconds), expected, `formatEta(${seconds})`);
+      }
+    });
 
-  it('says "Est. ... remaining" only when known', () => {
-    for (const [seconds, expected] of cases.remaining) {
-      assert.equal(remainingText(seconds), expected, `remainingText(${seconds})`);
-    }
-  });
+    it('says "Est. ... remaining" only when known', () => {
+      for (const [seconds, expected] of cases.remaining) {
+        assert.equal(remainingText(seconds), expected, `remainingText(${seconds})`);
+      }
+    });
 
-  it('formats the percent with at most one decimal', () => {
-    for (const [progress, expected] of cases.percent) {
-      assert.equal(formatPercent(progress), expected, `formatPercent(${progress})`);
-    }
-  });
+    it('formats the percent with at most one decimal', () => {
+      for (const [progress, expected] of cases.percent) {
+        assert.equal(formatPercent(progress), expected, `formatPercent(${progress})`);
+      }
+    });
 
-  it('says a batch\'s counts as outcomes of all', () => {
-    for (const [counts, expected] of cases.counts) {
-      assert.equal(countsText(counts), expected, `countsText(${JSON.stringify(counts)})`);
-    }
-  });
-});
+    it("says a batch's counts as outcomes of all", () => {
+      for (const [counts, expected] of cases.counts) {
+        assert.equal(countsText(counts), expected, `countsText(${JSON.stringify(counts)})`);
+      }
+    });
+  }
+);
 
 describe('meshPatch', () => {
   it('applies a newer payload of the subscribed mesh', () => {
@@ -126,23 +132,42 @@ describe('meshPatch', () => {
   });
 
   it('drops malformed payloads', () => {
-    for (const bad of [null, 'x', 42, [], meshPayload({ version: '10' }), meshPayload({ version: undefined }),
-      meshPayload({ status: 'exploded' }), meshPayload({ mesh_id: 'seven' })]) {
+    for (const bad of [
+      null,
+      'x',
+      42,
+      [],
+      meshPayload({ version: '10' }),
+      meshPayload({ version: undefined }),
+      meshPayload({ status: 'exploded' }),
+      meshPayload({ mesh_id: 'seven' })
+    ]) {
       assert.equal(meshPatch({ id: 7, version: 0 }, bad), null, JSON.stringify(bad));
     }
   });
 
   it('accepts a REST mesh record (id as well as mesh_id)', () => {
-    const record: Record<string, unknown> = { ...meshPayload({ status: 'cancelled', version: 12 }), id: 7, job_id: 'j' };
+    const record: Record<string, unknown> = {
+      ...meshPayload({ status: 'cancelled', version: 12 }),
+      id: 7,
+      job_id: 'j'
+    };
     assert.equal(meshPatch({ id: 7, version: 9 }, record)?.status, 'cancelled');
     delete record.mesh_id;
     assert.equal(meshPatch({ id: 7, version: 9 }, record)?.version, 12);
   });
 
   it('sanitises field types', () => {
-    const patch = meshPatch({ id: 7, version: 0 }, meshPayload({
-      progress: 250, message: 5, estimated_remaining: -4, result_url: '', name: null
-    }));
+    const patch = meshPatch(
+      { id: 7, version: 0 },
+      meshPayload({
+        progress: 250,
+        message: 5,
+        estimated_remaining: -4,
+        result_url: '',
+        name: null
+      })
+    );
     assert.ok(patch);
     assert.equal(patch.progress, 100);
     assert.equal(patch.message, '');
@@ -198,7 +223,14 @@ describe('meshView', () => {
   });
 
   it('fills the bar and links the result when completed', () => {
-    const view = meshView(meshState({ status: 'completed', progress: 99, result_url: '/meshprogress/api/v1/meshes/7/result' }), '/user/alice/');
+    const view = meshView(
+      meshState({
+        status: 'completed',
+        progress: 99,
+        result_url: '/meshprogress/api/v1/meshes/7/result'
+      }),
+      '/user/alice/'
+    );
     assert.equal(view.percent, 100);
     assert.equal(view.canCancel, false);
     assert.equal(view.canRetry, false);
@@ -228,9 +260,23 @@ describe('batchView', () => {
   });
 
   it('offers retry once all ended with failures or cancellations', () => {
-    const ended = state({ status: 'completed', completed: 9, failed: 0, cancelled: 1, processing: 0, pending: 0 });
+    const ended = state({
+      status: 'completed',
+      completed: 9,
+      failed: 0,
+      cancelled: 1,
+      processing: 0,
+      pending: 0
+    });
     assert.equal(batchView(ended).canRetry, true);
-    const clean = state({ status: 'completed', completed: 10, failed: 0, cancelled: 0, processing: 0, pending: 0 });
+    const clean = state({
+      status: 'completed',
+      completed: 10,
+      failed: 0,
+      cancelled: 0,
+      processing: 0,
+      pending: 0
+    });
     assert.equal(batchView(clean).canRetry, false);
   });
 });
@@ -238,14 +284,27 @@ describe('batchView', () => {
 describe('resultHref', () => {
   it('keeps http(s) and places root-relative URLs under the base path', () => {
     assert.equal(resultHref('https://files.example/r.vtk', '/'), 'https://files.example/r.vtk');
-    assert.equal(resultHref('/meshprogress/api/v1/meshes/7/result', '/'), '/meshprogress/api/v1/meshes/7/result');
+    assert.equal(
+      resultHref('/meshprogress/api/v1/meshes/7/result', '/'),
+      '/meshprogress/api/v1/meshes/7/result'
+    );
     assert.equal(resultHref('/user/alice/files/r.vtk', '/user/alice/'), '/user/alice/files/r.vtk');
     assert.equal(resultHref('files/r.vtk', '/user/alice'), '/user/alice/files/r.vtk');
   });
 
   it('refuses scripts and disguised schemes', () => {
-    for (const url of ['javascript:alert(1)', 'JaVaScRiPt:alert(1)', ' javascript:alert(1)', 'java\tscript:alert(1)',
-      'data:text/html,x', '\\\\evil.example', '/\\evil.example', '', null, undefined]) {
+    for (const url of [
+      'javascript:alert(1)',
+      'JaVaScRiPt:alert(1)',
+      ' javascript:alert(1)',
+      'java\tscript:alert(1)',
+      'data:text/html,x',
+      '\\\\evil.example',
+      '/\\evil.example',
+      '',
+      null,
+      undefined
+    ]) {
       assert.equal(resultHref(url, '/'), null, String(url));
     }
   });
@@ -254,7 +313,10 @@ describe('resultHref', () => {
 describe('URLs and errors', () => {
   it('builds the cable URL with and without a token', () => {
     assert.equal(cableUrl('ws://localhost:8888/', ''), 'ws://localhost:8888/meshprogress/cable');
-    assert.equal(cableUrl('wss://hub.example/user/alice', 'a b&c'), 'wss://hub.example/user/alice/meshprogress/cable?token=a%20b%26c');
+    assert.equal(
+      cableUrl('wss://hub.example/user/alice', 'a b&c'),
+      'wss://hub.example/user/alice/meshprogress/cable?token=a%20b%26c'
+    );
   });
 
   it('builds action paths', () => {

@@ -6,7 +6,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import { dispositionName, formatBytes, labelColor, labelColors, meshFilePath, meshFormat, qualityLines } from '../src/previewinfo';
+import {
+  dispositionName,
+  formatBytes,
+  labelColor,
+  labelColors,
+  meshFilePath,
+  meshFormat,
+  qualityLines
+} from '../src/previewinfo';
 
 describe('files', () => {
   it('names the routes of a mesh', () => {
@@ -15,7 +23,10 @@ describe('files', () => {
   });
 
   it('reads the file name and format of a Content-Disposition header', () => {
-    assert.equal(dispositionName('inline; filename="terrain_single.preview.ply"'), 'terrain_single.preview.ply');
+    assert.equal(
+      dispositionName('inline; filename="terrain_single.preview.ply"'),
+      'terrain_single.preview.ply'
+    );
     assert.equal(dispositionName('attachment; filename=brain.stl'), 'brain.stl');
     assert.equal(dispositionName(null), '');
     assert.equal(meshFormat('terrain_single.preview.ply'), 'ply');
@@ -65,7 +76,9 @@ describe('qualityLines', () => {
   });
 
   it('reads a bounding box as min/max or as an extent, and nothing from a malformed one', () => {
-    assert.deepEqual(qualityLines({ bbox: { min: [1, 1, 1], max: [3, 5, 2] } }), [['Size', '2 × 4 × 1']]);
+    assert.deepEqual(qualityLines({ bbox: { min: [1, 1, 1], max: [3, 5, 2] } }), [
+      ['Size', '2 × 4 × 1']
+    ]);
     assert.deepEqual(qualityLines({ bbox: [2, 4, 1] }), [['Size', '2 × 4 × 1']]);
     assert.deepEqual(qualityLines({ bbox: ['x', 1] }), []);
   });
