@@ -254,39 +254,37 @@ class ProgressHub:
     async def sweep_stalled(self) -> list[int]:
         """Fail processing jobs whose worker has been silent for ``stall_timeout``; returns their ids."""
         timeout = self.config.stall_timeout
-        failed = []
-        for mesh_id in await self.backend.stalled(self.clock.time() - timeout, limit=1000):
+        cutoff = self.clock.time() - timeout
 
-            def change(current: Mesh) -> Mesh | None:
-                if current.status is not Status.PROCESSING or current.updated_at > self.clock.time() - timeout:
-                    return None  # it reported in the meantime
-                return state.stall(current, self.clock.time(), timeout)
+        def change(current: Mesh) -> Mesh | None:
+            if current.status is not Status.PROCESSING or current.updated_at > cutoff:
+                return None  # it reported in the meantime
+            return state.stall(current, self.clock.time(), timeout)
 
-            mesh = await self._transition(mesh_id, change)
-            if mesh.status is Status.FAILED:
-                log.warning("meshprogress: mesh %d stalled; marked failed", mesh_id)
-                failed.append(mesh_id)
-                self._notify("failed", mesh)
-        return failed
+        ids = await self.backend.stalled(cutoff, limit=1000)
+        return await self._fail_each(ids, change, "stalled")
 
     async def sweep_unstarted(self) -> list[int]:
         """Fail dispatched jobs still pending ``start_timeout`` after their creation or retry that this server's
         dispatcher does not hold: no worker will report on them (broken pool, missing extra, lost queue)."""
         timeout = self.config.start_timeout
         cutoff = self.clock.time() - timeout
+
+        def change(current: Mesh) -> Mesh | None:
+            if current.status is not Status.PENDING or not current.dispatched or current.updated_at > cutoff:
+                return None
+            return state.never_started(current, self.clock.time(), timeout)
+
+        ids = [i for i in await self.backend.unstarted(cutoff, limit=10_000) if not self.dispatch_holds(i, cutoff)]
+        return await self._fail_each(ids, change, "was never started")
+
+    async def _fail_each(self, mesh_ids: list[int], change: Callable[[Mesh], Mesh | None], why: str) -> list[int]:
+        """Apply a sweep's ``change`` to each candidate (re-checked on the store's state); the ids it failed."""
         failed = []
-        for mesh_id in await self.backend.unstarted(cutoff, limit=10_000):
-            if self.dispatch_holds(mesh_id, cutoff):
-                continue
-
-            def change(current: Mesh) -> Mesh | None:
-                if current.status is not Status.PENDING or not current.dispatched or current.updated_at > cutoff:
-                    return None
-                return state.never_started(current, self.clock.time(), timeout)
-
+        for mesh_id in mesh_ids:
             mesh = await self._transition(mesh_id, change)
             if mesh.status is Status.FAILED:
-                log.warning("meshprogress: mesh %d was never started; marked failed", mesh_id)
+                log.warning("meshprogress: mesh %d %s; marked failed", mesh_id, why)
                 failed.append(mesh_id)
                 self._notify("failed", mesh)
         return failed
