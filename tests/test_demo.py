@@ -75,7 +75,7 @@ def test_the_demo_command_starts_jupyterlab_on_the_demo_workspace(tmp_path: Path
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/meshprogress/api/v1/meshes", timeout=5) as response:
             raise AssertionError(f"the API answered without authentication: {response.status}")
     except urllib.error.HTTPError as exc:
-        assert exc.code == 403  # the hub is there, and it wants Jupyter's token
+        assert exc.code == 401  # the hub is there, and it wants Jupyter's token
         assert (tmp_path / "d" / "demo.ipynb").is_file()
     finally:
         process.terminate()

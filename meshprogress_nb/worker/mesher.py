@@ -233,13 +233,16 @@ def generate_mesh(
 
 
 def import_libraries(kind: str) -> None:
-    """Import what the stages call (about a second the first time), so that it is not counted in a stage."""
+    """Import what the stages call (about a second the first time), so that it is not counted in a stage, and so
+    that a job's memory cap (server/dispatch/limits.py) is spent on its data, not on mapping the libraries."""
     import fast_simplification  # noqa: F401
     import meshio  # noqa: F401
     import scipy.ndimage  # noqa: F401
     import scipy.spatial  # noqa: F401
+    import SimpleITK  # noqa: F401
     import skimage.filters  # noqa: F401
     import skimage.measure  # noqa: F401
+    import tifffile  # noqa: F401
     import trimesh.triangles  # noqa: F401
 
     if kind == "tetrahedra":

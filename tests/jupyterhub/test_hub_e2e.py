@@ -229,7 +229,7 @@ async def test_alices_widget_flow_goes_through_her_own_server(deployment: Deploy
             # Errors of the service come back as they are, JSON and status.
             missing = await alice.get(f"{API}meshes/999999999")
             assert missing.status_code == 404 and "error" in missing.json()
-            assert (await alice.get(f"{API}meshes/{job['id']}/result")).status_code == 404
+            assert (await alice.get(f"{API}meshes/{job['id']}/result")).status_code == 409  # no file (yet)
             assert (await alice.get(API + "openapi.json")).json()["openapi"].startswith("3.")
             too_big = await alice.post(API + "meshes", json={"source": "x" * (65 * 1024)})
             assert (too_big.status_code, too_big.json()) == (413, {"error": "Request body too large"})

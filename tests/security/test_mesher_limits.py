@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -14,6 +15,7 @@ import pytest
 from PIL import Image
 
 from meshprogress_nb.demo import SAMPLES
+from meshprogress_nb.samples import head_mri
 from support.clients import Api
 from support.server import HubServer
 
@@ -21,8 +23,9 @@ pytestmark = pytest.mark.slow  # real pool jobs past their limits
 
 
 API = "meshprogress/api/v1/"
-SLOW = {"smooth_iterations": 100_000}  # minutes of work: stopped by the time limit or cancelled
-MEMORY_LIMIT = 450 * 1024**2
+SLOW = {"kind": "tetrahedra", "format": "vtu"}  # tetrahedra of a head MRI: far past the 8 s time limit
+HEAD = "head.nii.gz"
+MEMORY_LIMIT = 1024 * 1024**2  # room for the mesher's libraries, not for a 50 M voxel volume
 CONFIG = f"""
 c.MeshProgress.pool_size = 1
 c.MeshProgress.max_source_bytes = 1_000_000
@@ -37,6 +40,7 @@ def limited_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubServer]
     root = tmp_path_factory.mktemp("limits")
     work = root / "work"
     big = Image.new("L", (4096, 4096))
+    big.paste(255, (1024, 1024, 3072, 3072))  # a body to mesh (a uniform volume fails before it costs memory)
     for count, folder in ((16, "stack16"), (3, "stack3")):  # 16: the issue's input (375 KiB of PNG, 3.9 GiB)
         (work / folder).mkdir(parents=True)
         big.save(work / folder / "slice-00.png")
@@ -44,6 +48,9 @@ def limited_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubServer]
             shutil.copy(work / folder / "slice-00.png", work / folder / f"slice-{i:02d}.png")
     noise = np.random.default_rng(0).integers(0, 255, (700, 700, 3), dtype=np.uint8)
     Image.fromarray(noise).save(work / "noise.png")  # ~1.4 MB of incompressible PNG, only 490,000 pixels
+    volume = head_mri()
+    assert volume is not None, "the [mesher] extra ships the MRI volume (nibabel)"
+    shutil.copy(volume, work / HEAD)
     server = HubServer(root, extra=CONFIG).start(timeout=120)
     yield server
     server.stop()
@@ -110,27 +117,36 @@ async def test_a_job_past_its_memory_limit_fails_and_the_pool_goes_on(alice: Api
     greedy = await create(alice, "stack3", mode="isosurface")  # 50 M voxels: over 600 MiB as float32 copies
     failed = await wait_for(alice, greedy["id"], ended)
     assert failed["status"] == "failed" and "out of memory" in failed["message"], failed["message"]
-    assert f"{MEMORY_LIMIT // 1024**2} MiB" in failed["message"]
+    assert f"{MEMORY_LIMIT // 1024**2:,} MiB" in failed["message"]
     small = await create(alice, str(SAMPLES / "terrain.png"), target_faces=2000)  # same process, limit lifted
     done = await wait_for(alice, small["id"], ended)
     assert done["status"] == "completed", done["message"]
 
 
-async def test_a_job_past_its_time_limit_is_stopped_and_failed(alice: Api) -> None:
-    mesh = await create(alice, str(SAMPLES / "crater.png"), **SLOW)
-    failed = await wait_for(alice, mesh["id"], ended, timeout=90)
-    assert failed["status"] == "failed" and "time limit of 8 s" in failed["message"], failed["message"]
+async def test_a_job_past_its_time_limit_is_stopped_and_failed(tmp_path: Path) -> None:
+    """Its own server: a 1 s limit, and no memory cap that fTetWild would hit first."""
+    (tmp_path / "work").mkdir()
+    shutil.copy(head_mri() or "", tmp_path / "work" / HEAD)
+    server = HubServer(tmp_path, extra="c.MeshProgress.pool_size = 1\nc.MeshProgress.job_time_limit = 1.0").start()
+    api = Api(server.url, "alice-token")
+    try:
+        mesh = await create(api, HEAD, **SLOW)
+        failed = await wait_for(api, mesh["id"], ended, timeout=90)
+        assert failed["status"] == "failed" and "time limit of 1 s" in failed["message"], failed["message"]
+    finally:
+        await api.close()
+        server.stop()
 
 
 async def test_the_pool_serves_users_in_turn(limited_hub: HubServer, alice: Api) -> None:
     """Alice's batch takes the only process first; Bob's job, queued after it, runs next, not after all of it."""
     bob = Api(limited_hub.url, "bob-token")
     try:
-        body = {"sources": [str(SAMPLES / "crater.png")] * 3, "params": SLOW}
+        body = {"sources": [HEAD] * 3, "params": SLOW}
         batch = (await alice.http.post(f"{API}batches", json=body)).json()
         first, *rest = batch["mesh_ids"]
         await wait_for(alice, first, lambda s: s["status"] == "processing")
-        theirs = await create(bob, str(SAMPLES / "crater.png"), **SLOW)
+        theirs = await create(bob, HEAD, **SLOW)
         await alice.http.post(f"{API}meshes/{first}/cancel")
         await wait_for(bob, theirs["id"], lambda s: s["status"] != "pending")
         assert [(await alice.http.get(f"{API}meshes/{i}")).json()["status"] for i in rest] == ["pending"] * 2

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import subprocess
 import sys
 import uuid
@@ -14,6 +15,7 @@ from typing import Any
 import pytest
 
 from meshprogress_nb.demo import SAMPLES
+from meshprogress_nb.samples import head_mri
 from support.clients import Api
 from support.server import TESTS, HubServer
 
@@ -91,16 +93,19 @@ async def test_a_dispatched_job_nobody_starts_fails_after_start_timeout(
 async def test_a_job_queued_behind_others_in_the_pool_is_not_failed_for_waiting(tmp_path: Path) -> None:
     server = HubServer(
         tmp_path,
-        extra="c.MeshProgress.pool_size = 1\nc.MeshProgress.start_timeout = 8.0\n"
+        extra="c.MeshProgress.pool_size = 1\nc.MeshProgress.start_timeout = 2.0\n"
         "c.MeshProgress.stall_check_interval = 0.2\nc.MeshProgress.max_smooth_iterations = 100000",
     ).start(timeout=120)
     api = Api(server.url, "alice-token")
     try:
-        slow = {"source": str(SAMPLES / "crater.png"), "params": {"smooth_iterations": 100000}}
+        volume = head_mri()
+        assert volume is not None, "the [mesher] extra ships the MRI volume (nibabel)"
+        shutil.copy2(volume, tmp_path / "work" / "head.nii.gz")  # a job of tens of seconds: tetrahedra of a head
+        slow = {"source": "head.nii.gz", "params": {"kind": "tetrahedra", "format": "vtu"}}
         first = (await api.http.post(f"{API}meshes", json=slow)).json()
         queued = (await api.http.post(f"{API}meshes", json=slow)).json()
         await wait_for(api, first["id"], lambda s: s["status"] == "processing")
-        await asyncio.sleep(9)  # the queued job is now older than start_timeout, the first one still running
+        await asyncio.sleep(3)  # the queued job is now older than start_timeout, the first one still running
         states = [(await api.http.get(f"{API}meshes/{m['id']}")).json()["status"] for m in (first, queued)]
         assert states == ["processing", "pending"]
         for mesh in (first, queued):

@@ -28,7 +28,9 @@ def run_mesh_job(job: JobSpec) -> str:
         with reporter:
             reporter.update(0, "Starting")
             try:
-                from ...worker.mesher import generate_mesh
+                from ...worker.mesher import generate_mesh, import_libraries
+
+                import_libraries(str(job.params.get("kind", "surface")))  # mapped before the memory cap applies
             except ImportError as exc:
                 raise RuntimeError(f"{MESHER_EXTRA} ({exc})") from exc
             paths = _confined(job)
