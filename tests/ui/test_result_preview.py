@@ -212,7 +212,7 @@ def test_a_batch_previews_the_member_picked_and_links_each_result(page: Page, la
 
     # The second member gets a worker's labelled preview beside its result: regions in their own colours.
     results = lab.root / ".data" / "meshprogress" / "results"
-    (result,) = results.glob(f"mesh-{ids[1]}-attempt-*.ply")
+    (result,) = [p for p in results.glob(f"mesh-{ids[1]}-attempt-*.ply") if not p.name.endswith(".preview.ply")]
     labelled_ply(result.with_name(result.stem + ".preview.ply"))
     rows.nth(1).click()
     expect(preview).to_have_attribute("data-mesh-id", str(ids[1]))
