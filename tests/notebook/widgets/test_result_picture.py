@@ -14,20 +14,20 @@ from PIL import Image
 from meshprogress_nb.notebook.client import HubError, Jobs
 from meshprogress_nb.notebook.widgets import ProgressWidget
 from meshprogress_nb.notebook.widgets.render import render_png
-from meshprogress_nb.worker.formats import write_mesh
-from meshprogress_nb.worker.meshes import Mesh
+from meshprogress_nb.worker.geometry import Geometry
+from meshprogress_nb.worker.writers import write_mesh
 from support.clients import worker_report
 from support.server import HubServer
 
 
-def hills(n: int = 30) -> Mesh:
+def hills(n: int = 30) -> Geometry:
     """A heightfield of 2 (n-1)^2 triangles, z-up like the workers' meshes from images."""
     x, y = np.meshgrid(np.linspace(0, 10, n), np.linspace(0, 10, n))
     points = np.column_stack([x.ravel(), y.ravel(), np.sin(x).ravel() * np.cos(y).ravel()])
     i = np.arange(n * n).reshape(n, n)
     a, b, c, d = i[:-1, :-1].ravel(), i[:-1, 1:].ravel(), i[1:, 1:].ravel(), i[1:, :-1].ravel()
     faces = np.concatenate([np.column_stack([a, b, c]), np.column_stack([a, c, d])])
-    return Mesh(vertices=points, faces=faces)
+    return Geometry(points=points, cells=faces)
 
 
 def finished_job(hub: HubServer, jobs: Jobs, fmt: str = "stl") -> int:
@@ -52,7 +52,7 @@ def test_job_mesh_reads_the_result_or_its_preview_through_the_hub(hub: HubServer
         missing.mesh()
         raise AssertionError("a job without a result has no mesh")
     except HubError as exc:
-        assert exc.status == 404
+        assert exc.status == 409  # the job exists; its file does not (yet)
 
 
 def opaque_middle(png: bytes) -> float:
@@ -63,12 +63,12 @@ def opaque_middle(png: bytes) -> float:
 
 def test_render_draws_the_mesh_and_colours_labelled_regions(tmp_path: Path) -> None:
     surface = hills()
-    mesh = meshio.Mesh(surface.vertices, [("triangle", surface.faces)])
+    mesh = meshio.Mesh(surface.points, [("triangle", surface.cells)])
     png = render_png(mesh, 240, 180)
     assert png.startswith(b"\x89PNG") and Image.open(io.BytesIO(png)).size == (240, 180)
     assert opaque_middle(png) > 0.5
     labelled = meshio.Mesh(
-        surface.vertices, [("triangle", surface.faces)], point_data={"label": (surface.vertices[:, 0] > 5).astype(int)}
+        surface.points, [("triangle", surface.cells)], point_data={"label": (surface.points[:, 0] > 5).astype(int)}
     )
     colors = np.asarray(Image.open(io.BytesIO(render_png(labelled, 240, 180))).convert("RGB")).astype(int)
     r, b = colors[..., 0], colors[..., 2]
