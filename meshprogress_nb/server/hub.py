@@ -72,6 +72,10 @@ class ProgressHub:
 
     async def start(self) -> None:
         await self.backend.start()
+        self.start_sweeps()
+
+    def start_sweeps(self) -> None:
+        """Sweep for stalled and never-started jobs every ``stall_check_interval`` on the hub's clock."""
         self._stall_task = asyncio.create_task(self._sweep_forever(), name="meshprogress-stall-sweep")
 
     async def close(self) -> None:

@@ -41,7 +41,7 @@ async def test_the_sweep_runs_every_check_interval_on_the_hubs_clock(core: Core)
     mesh = await hub.create_mesh(ALICE, "a.png", "", {}, dispatch=False)
     await hub.report(hub.tokens.issue(mesh.id, mesh.job_id), mesh.job_id, Report(progress=10, seq=1))
     await clock.advance(hub.config.stall_timeout + 1)
-    await hub.start()
+    hub.start_sweeps()  # the fixture started the store already
 
     async def one_interval_later() -> Status:
         await clock.advance(hub.config.stall_check_interval)
