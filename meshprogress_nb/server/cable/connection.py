@@ -8,15 +8,12 @@ import time
 from collections.abc import Hashable
 from typing import Any
 
-from jupyter_server.auth.decorator import allow_unauthenticated
-from jupyter_server.base.handlers import JupyterHandler
-from jupyter_server.base.websocket import WebSocketMixin
 from tornado.iostream import StreamClosedError
-from tornado.websocket import WebSocketHandler
 
 from ..fanout import Subscription
 from ..identity import Identity, identity_of
 from . import protocol
+from .endpoint import CableEndpoint
 from .outbox import Outbox
 from .server import CableServer
 
@@ -26,7 +23,7 @@ POLICY_VIOLATION = 1008
 """The WebSocket close code of a connection closed for breaking a limit (RFC 6455 7.4.1)."""
 
 
-class CableHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):
+class CableHandler(CableEndpoint):
     """One ActionCable connection. Unauthenticated clients are told ``unauthorized`` and not to reconnect."""
 
     identity: Identity
@@ -40,18 +37,6 @@ class CableHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):
     @property
     def max_message_size(self) -> int:
         return self.cable.config.max_frame_bytes
-
-    def get_compression_options(self) -> None:
-        """No permessage-deflate: every subscriber of a broadcast can then be sent the very same bytes."""
-        return None
-
-    def select_subprotocol(self, subprotocols: list[str]) -> str | None:
-        return protocol.SUBPROTOCOL if protocol.SUBPROTOCOL in subprotocols else None
-
-    @allow_unauthenticated
-    async def get(self, *args: Any, **kwargs: Any) -> None:
-        # Authentication is checked in open(), so that the client can be told why (ActionCable's `disconnect`).
-        await super().get(*args, **kwargs)
 
     async def open(self, *args: Any, **kwargs: Any) -> None:
         identity = identity_of(self.current_user, self.identity_provider)

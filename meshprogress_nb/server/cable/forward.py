@@ -9,21 +9,19 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from jupyter_server.auth.decorator import allow_unauthenticated
-from jupyter_server.base.handlers import JupyterHandler
-from jupyter_server.base.websocket import WebSocketMixin
 from tornado.httpclient import HTTPClientError, HTTPRequest
-from tornado.websocket import WebSocketClientConnection, WebSocketClosedError, WebSocketHandler, websocket_connect
+from tornado.websocket import WebSocketClientConnection, WebSocketClosedError, websocket_connect
 
 from ..forward import CONNECT_TIMEOUT, Upstream
 from ..identity import identity_of
 from . import protocol
+from .endpoint import CableEndpoint
 
 UPSTREAM_MAX_FRAME = 16 * 1024 * 1024
 """Largest frame taken from the service (its job payloads), far above any it sends."""
 
 
-class CableForwardHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):
+class CableForwardHandler(CableEndpoint):
     """One client connection relayed to the service; the service's welcome, pings and frames pass through."""
 
     def initialize(self, upstream: Upstream) -> None:
@@ -34,17 +32,6 @@ class CableForwardHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):
     @property
     def max_message_size(self) -> int:
         return self.upstream.max_frame_bytes
-
-    def get_compression_options(self) -> None:
-        return None
-
-    def select_subprotocol(self, subprotocols: list[str]) -> str | None:
-        return protocol.SUBPROTOCOL if protocol.SUBPROTOCOL in subprotocols else None
-
-    @allow_unauthenticated
-    async def get(self, *args: Any, **kwargs: Any) -> None:
-        # Authentication is checked in open(), so that the client can be told why (ActionCable's `disconnect`).
-        await super().get(*args, **kwargs)
 
     async def open(self, *args: Any, **kwargs: Any) -> None:
         if identity_of(self.current_user, self.identity_provider) is None:
