@@ -11,7 +11,6 @@ from pathlib import Path
 
 from .server import free_port
 
-CHECKOUT_BUILD = Path(__file__).resolve().parents[2] / "meshprogress_nb" / "labextension"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless=new",

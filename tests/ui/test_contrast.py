@@ -8,13 +8,18 @@ import re
 import time
 
 import pytest
+from notebook_ui import (
+    callback,
+    open_panel,
+    open_ready,
+    run_all,
+    set_theme,
+    widget,
+    write_notebook,
+)
 from playwright.sync_api import Page, expect
-from test_lab import callback, lab, open_panel, page, run_all, set_theme, widget, write_notebook
-from test_saved import open_ready
 
 from support.lab import LabServer
-
-__all__ = ["lab", "page"]  # the fixtures, shared with test_lab
 
 #: Contrast of each visible element that holds text itself, against the colour painted behind it.
 EVERY_TEXT = """(roots) => {

@@ -3,35 +3,28 @@ the user's jobs with their id and start time, live."""
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
-from test_lab import callback, write_notebook
+from notebook_ui import (
+    callback,
+    start_lab,
+    write_notebook,
+)
+from playwright.sync_api import Page, expect
 
-from meshprogress_nb.demo import workspace
-from support.lab import CHROMIUM, CHROMIUM_ARGS, LabServer
+from support.lab import LabServer
 
 
 @pytest.fixture(scope="module")
-def nb7(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(f"{CHROMIUM} is required (apt-get install chromium)")
-    server = LabServer(workspace(tmp_path_factory.mktemp("nb7")), app="notebook").start()
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
+    """Notebook 7 in place of JupyterLab."""
+    server = start_lab(tmp_path_factory, "nb7", app="notebook")
     yield server
     server.stop()
-
-
-@pytest.fixture
-def page(nb7: LabServer) -> Iterator[Page]:
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
-        browser.close()
 
 
 def create_mesh(server: LabServer, name: str) -> dict:
@@ -46,10 +39,10 @@ def create_mesh(server: LabServer, name: str) -> dict:
     return {**mesh["callback"], "job_id": mesh["job_id"], "id": mesh["id"]}
 
 
-def test_the_sidebar_opens_from_the_view_menu_in_notebook_7(page: Page, nb7: LabServer) -> None:
-    twins = [create_mesh(nb7, "twin"), create_mesh(nb7, "twin")]
-    write_notebook(Path(nb7.root) / "nb7.ipynb", "1 + 1")
-    page.goto(f"{nb7.url}notebooks/nb7.ipynb?token={nb7.token}")
+def test_the_sidebar_opens_from_the_view_menu_in_notebook_7(page: Page, lab: LabServer) -> None:
+    twins = [create_mesh(lab, "twin"), create_mesh(lab, "twin")]
+    write_notebook(Path(lab.root) / "lab.ipynb", "1 + 1")
+    page.goto(f"{lab.url}notebooks/lab.ipynb?token={lab.token}")
     page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=90_000)
     panel = page.locator("#meshprogress-jobs")
     expect(panel).to_be_hidden()
@@ -64,24 +57,24 @@ def test_the_sidebar_opens_from_the_view_menu_in_notebook_7(page: Page, nb7: Lab
         row = panel.locator(f".mp-JobRow[data-key='mesh:{twin['id']}']")
         expect(row.locator(".mp-JobRow-title")).to_have_text("twin", timeout=30_000)
         expect(row.locator(".mp-JobRow-kind")).to_have_text(re.compile(rf"^Mesh {twin['id']} · .+\d\d:\d\d"))
-    callback(nb7, twins[0], progress=30, message="meshing")
+    callback(lab, twins[0], progress=30, message="meshing")
     row = panel.locator(f".mp-JobRow[data-key='mesh:{twins[0]['id']}']")
     expect(row.locator("[role=progressbar]")).to_have_attribute("aria-valuenow", "30", timeout=15_000)
 
 
-def test_the_sidebar_pages_through_all_finished_jobs(page: Page, nb7: LabServer) -> None:
+def test_the_sidebar_pages_through_all_finished_jobs(page: Page, lab: LabServer) -> None:
     """More than a page of finished jobs: "Show more" reveals 20 at a time, reading older REST pages, to the last."""
-    api = {"token": nb7.token}
+    api = {"token": lab.token}
     ids = []
-    with httpx.Client(base_url=nb7.url, params=api, timeout=60) as client:
+    with httpx.Client(base_url=lab.url, params=api, timeout=60) as client:
         for i in range(65):
             mesh = client.post(
                 "meshprogress/api/v1/meshes", json={"source": "x.png", "name": f"old {i}", "dispatch": False}
             )
             ids.append(mesh.json()["id"])
             assert client.post(f"meshprogress/api/v1/meshes/{ids[-1]}/cancel").status_code == 200
-    write_notebook(Path(nb7.root) / "paging.ipynb", "1 + 1")
-    page.goto(f"{nb7.url}notebooks/paging.ipynb?token={nb7.token}")
+    write_notebook(Path(lab.root) / "paging.ipynb", "1 + 1")
+    page.goto(f"{lab.url}notebooks/paging.ipynb?token={lab.token}")
     page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=90_000)
     page.locator(".lm-MenuBar-itemLabel", has_text="View").first.click()
     page.locator(".lm-Menu-itemLabel", has_text="Mesh Jobs").first.click()

@@ -17,12 +17,19 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pytest
+from notebook_ui import (
+    kernel_busy,
+    open_notebook,
+    run_all,
+    set_theme,
+    start_lab,
+    widget,
+    write_notebook,
+)
 from PIL import Image
-from playwright.sync_api import Locator, Page, expect, sync_playwright
-from test_lab import kernel_busy, open_notebook, run_all, set_theme, widget, write_notebook
+from playwright.sync_api import Locator, Page, expect
 
-from meshprogress_nb.demo import workspace
-from support.lab import CHECKOUT_BUILD, CHROMIUM, CHROMIUM_ARGS, LabServer
+from support.lab import CHROMIUM_ARGS, LabServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -33,23 +40,14 @@ GL_ARGS = ["--use-angle=swiftshader", "--enable-unsafe-swiftshader"]
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(f"{CHROMIUM} is required (apt-get install chromium)")
-    if not (CHECKOUT_BUILD / "package.json").is_file():
-        pytest.fail("build the front end first: cd labextension && jlpm install && jlpm build")
-    server = LabServer(workspace(tmp_path_factory.mktemp("preview"))).start()
+    server = start_lab(tmp_path_factory, "preview")
     yield server
     server.stop()
 
 
 @pytest.fixture
-def page(lab: LabServer) -> Iterator[Page]:
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS + GL_ARGS)
-        page = browser.new_context(viewport={"width": 1280, "height": 1000}).new_page()
-        page.on("console", lambda message: message.type in ("error", "warning") and print("console:", message.text))
-        yield page
-        browser.close()
+def chromium_args() -> list[str]:
+    return CHROMIUM_ARGS + GL_ARGS
 
 
 def image(locator: Locator) -> np.ndarray:

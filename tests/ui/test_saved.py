@@ -4,27 +4,23 @@ rendering holds the last state the browser saw."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
 
 import httpx
+from notebook_ui import (
+    callback,
+    open_ready,
+    run_all,
+    save_until,
+    widget,
+    write_notebook,
+)
 from playwright.sync_api import Page, expect
-from playwright.sync_api import TimeoutError as PlaywrightTimeout
-from test_lab import callback, lab, open_notebook, page, run_all, save_until, widget, write_notebook
 
 from support.lab import LabServer
 
-__all__ = ["lab", "page"]  # the fixtures, shared with test_lab
-
 JOB_MIME = "application/vnd.meshprogress.job+json"
-
-
-def open_ready(page: Page, lab: LabServer, name: str) -> None:
-    """Open a notebook; a loaded machine can make JupyterLab ask for the kernel: take the preferred one."""
-    open_notebook(page, lab, name)
-    with contextlib.suppress(PlaywrightTimeout):
-        page.locator(".jp-Dialog .jp-mod-accept").first.click(timeout=5_000)
 
 
 def restart_kernels(lab: LabServer) -> None:

@@ -126,7 +126,9 @@ def test_progress_grows_through_every_stage_to_100(tmp_path: Path, recording_hub
     with reporter:
         generate_mesh(SAMPLE, tmp_path / "t.obj", reporter, target_faces=50_000)
     assert reporter.values == sorted(reporter.values)
-    assert reporter.values[-1] == pytest.approx(100) and len(reporter.values) > 40
+    # At least the updates the mesher makes whatever the machine's speed (stage starts, marching-cubes blocks,
+    # smoothing axes); the ticks of the library calls it times come on top, more of them on a slower machine.
+    assert reporter.values[-1] == pytest.approx(100) and len(reporter.values) >= 30
     assert set(STAGES) <= set(reporter.messages)  # each stage announced itself
     assert sum(m == "triangulating" for m in reporter.messages) >= 10  # the mesh stage moves block by block
     posted = [b["progress"] for b in recording_hub.bodies()]

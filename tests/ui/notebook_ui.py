@@ -1,0 +1,123 @@
+"""What the browser tests do in JupyterLab as a user would: write and open notebooks, run them, find the widgets and
+the sidebar, post a worker's callbacks, save, switch themes."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import time
+from pathlib import Path
+
+import httpx
+import nbformat
+import pytest
+from playwright.sync_api import Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+from meshprogress_nb.demo import workspace
+from support.lab import CHECKOUT_BUILD, CHROMIUM, LabServer
+from support.requirements import missing
+
+
+def start_lab(tmp_path_factory: pytest.TempPathFactory, name: str, app: str = "jupyterlab") -> LabServer:
+    """A server with this checkout's front end on the demo workspace, once Chromium and the build are there."""
+    if not os.path.exists(CHROMIUM):
+        missing(f"{CHROMIUM} (apt-get install chromium)")
+    if not (CHECKOUT_BUILD / "package.json").is_file():
+        missing("the built front end (cd labextension && jlpm install && jlpm build)")
+    return LabServer(workspace(tmp_path_factory.mktemp(name)), app=app).start()
+
+
+def write_notebook(path: Path, *sources: str) -> Path:
+    """A notebook of these code cells, on the Python 3 kernel."""
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_code_cell(source) for source in sources]
+    notebook.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
+    nbformat.write(notebook, path)
+    return path
+
+
+def open_notebook(page: Page, lab: LabServer, name: str) -> None:
+    # `reset`: a clean workspace, not the notebooks an earlier test left open.
+    page.goto(f"{lab.url}lab/tree/{name}?token={lab.token}&reset")
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=90_000)
+    page.wait_for_selector(
+        ".jp-Notebook-ExecutionIndicator[data-status='idle'], .jp-Toolbar-kernelStatus, .jp-KernelStatus",
+        timeout=90_000,
+    )
+    time.sleep(2)  # the kernel connects
+
+
+def run_all(page: Page) -> None:
+    page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+    page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+
+
+def widget(page: Page, title: str):  # noqa: ANN201
+    return page.locator(".mp-Progress", has=page.locator(".mp-Progress-title", has_text=title)).first
+
+
+def value(locator) -> float:  # noqa: ANN001
+    return float(locator.locator("[role=progressbar]").first.get_attribute("aria-valuenow") or 0)
+
+
+def kernel_busy(page: Page) -> bool:
+    return page.evaluate(
+        "() => !!document.querySelector('.jp-Notebook-ExecutionIndicator[data-status=\"busy\"]')"
+        " || [...document.querySelectorAll('.jp-InputPrompt')].some(e => e.textContent.includes('[*]'))"
+    )
+
+
+def open_panel(page: Page):  # noqa: ANN201
+    """Open the "Mesh jobs" sidebar panel (left area) by its tab, unless it is open already."""
+    tab = page.locator(".jp-SideBar .lm-TabBar-tab[data-id='meshprogress-jobs']")
+    expect(tab).to_be_visible(timeout=60_000)
+    panel = page.locator("#meshprogress-jobs")
+    if not panel.is_visible():
+        tab.click()
+    expect(panel).to_be_visible(timeout=30_000)
+    return panel
+
+
+def callback(lab: LabServer, target: dict, **fields: object) -> None:
+    response = httpx.post(
+        target["url"],
+        json={"job_id": target["job_id"], **fields},
+        headers={"X-Callback-Token": target["token"]},
+        timeout=30,
+    )
+    assert response.status_code == 202, response.text
+
+
+def saved_outputs(path: Path) -> list[dict]:
+    return [o for cell in nbformat.read(path, 4).cells for o in cell.get("outputs", [])]
+
+
+def save_until(page: Page, path: Path, condition, timeout: float = 60) -> list[dict]:  # noqa: ANN001
+    """Save the notebook (Ctrl+S) until its file satisfies ``condition``: the kernel rewrites outputs when idle."""
+    deadline = time.monotonic() + timeout
+    while True:
+        page.locator(".jp-Notebook").first.click(position={"x": 5, "y": 5})
+        page.keyboard.press("Control+s")
+        time.sleep(1)
+        outputs = saved_outputs(path)
+        if condition(outputs) or time.monotonic() > deadline:
+            return outputs
+
+
+def set_theme(lab: LabServer, theme: str) -> None:
+    response = httpx.put(
+        f"{lab.url}lab/api/settings/@jupyterlab/apputils-extension:themes",
+        json={"raw": json.dumps({"theme": theme})},
+        headers={"Authorization": f"token {lab.token}"},
+        timeout=30,
+    )
+    assert response.status_code == 204, response.text
+
+
+def open_ready(page: Page, lab: LabServer, name: str) -> None:
+    """Open a notebook; a loaded machine can make JupyterLab ask for the kernel: take the preferred one."""
+    open_notebook(page, lab, name)
+    with contextlib.suppress(PlaywrightTimeout):
+        page.locator(".jp-Dialog .jp-mod-accept").first.click(timeout=5_000)
