@@ -49,16 +49,14 @@ def hub(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 
 @pytest.fixture
 async def alice(hub: HubServer) -> AsyncIterator[Api]:
-    api = Api(hub.url, "alice-token")
-    yield api
-    await api.close()
+    async with Api(hub.url, "alice-token") as api:
+        yield api
 
 
 @pytest.fixture
 async def bob(hub: HubServer) -> AsyncIterator[Api]:
-    api = Api(hub.url, "bob-token")
-    yield api
-    await api.close()
+    async with Api(hub.url, "bob-token") as api:
+        yield api
 
 
 @pytest.fixture

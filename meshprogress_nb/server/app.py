@@ -134,7 +134,7 @@ def forwarding(config: MeshProgress) -> Upstream:
     token = os.environ.get("JUPYTERHUB_API_TOKEN", "")
     if not token:
         raise RuntimeError("MeshProgress.service_url is set but this server has no $JUPYTERHUB_API_TOKEN")
-    return Upstream(config.service_url, token, config.max_body_bytes, config.max_frame_bytes)
+    return Upstream(config.service_url, token, config.max_body_bytes, config.body_timeout, config.max_frame_bytes)
 
 
 def api_base(base_url: str) -> str:

@@ -18,6 +18,9 @@ from jupyter_server.base.handlers import APIHandler
 from tornado import httputil, web
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
 
+from .bodies import BoundedBody
+from .callbacks import InvalidInput
+
 CONNECT_TIMEOUT = 10.0
 """Seconds to reach the service."""
 
@@ -38,17 +41,25 @@ class Upstream:
     service_url: str
     token: str
     max_body_bytes: int
+    body_timeout: float
     max_frame_bytes: int
 
     def url(self, path: str) -> str:
         return self.service_url.rstrip("/") + "/meshprogress/" + path
 
 
-class ForwardHandler(APIHandler):
+class ForwardHandler(BoundedBody, APIHandler):
     """The authenticated job API: this server's user checked here, the service's answer passed back as is."""
 
     def initialize(self, upstream: Upstream) -> None:
         self.upstream = upstream
+
+    async def prepare(self) -> None:  # type: ignore[override]  # as APIHandler's own
+        """A body is read only from this server's signed-in user, and only up to the limit."""
+        await super().prepare()
+        if self.request.method == "POST" and self.current_user is None:
+            return _error(self, 401, "Authentication required")
+        _bound(self, self.upstream)
 
     @web.authenticated
     async def get(self, path: str) -> None:
@@ -59,11 +70,14 @@ class ForwardHandler(APIHandler):
         await forward(self, self.upstream, path, credentials=True)
 
 
-class CallbackForwardHandler(web.RequestHandler):
+class CallbackForwardHandler(BoundedBody):
     """Workers' reports posted to a user's server: sent on with their callback token alone, as the service wants."""
 
     def initialize(self, upstream: Upstream) -> None:
         self.upstream = upstream
+
+    def prepare(self) -> None:
+        _bound(self, self.upstream)
 
     def check_xsrf_cookie(self) -> None:
         """Token-authenticated: cookies carry no authority here."""
@@ -72,13 +86,11 @@ class CallbackForwardHandler(web.RequestHandler):
         await forward(self, self.upstream, "mesh_callbacks/progress", credentials=False)
 
 
-async def forward(handler: web.RequestHandler, upstream: Upstream, path: str, *, credentials: bool) -> None:
+async def forward(handler: BoundedBody, upstream: Upstream, path: str, *, credentials: bool) -> None:
     """Send ``handler``'s request to the service's ``api/v1/<path>`` and stream its answer back."""
     request = handler.request
     if ".." in path.split("/"):
         return _error(handler, 404, "No such API route")
-    if len(request.body) > upstream.max_body_bytes:
-        return _error(handler, 413, "Request body too large")
     headers = {name: request.headers[name] for name in ("Content-Type", "Accept") if name in request.headers}
     if credentials:
         headers["Authorization"] = f"token {upstream.token}"
@@ -107,7 +119,7 @@ async def forward(handler: web.RequestHandler, upstream: Upstream, path: str, *,
                 url,
                 method=request.method or "GET",
                 headers=headers,
-                body=request.body if request.method == "POST" else None,
+                body=handler.body if request.method == "POST" else None,
                 connect_timeout=CONNECT_TIMEOUT,
                 request_timeout=REQUEST_TIMEOUT,
                 follow_redirects=False,
@@ -124,6 +136,14 @@ async def forward(handler: web.RequestHandler, upstream: Upstream, path: str, *,
         timed_out = isinstance(exc, HTTPClientError) and exc.code == 599
         return _error(handler, 504 if timed_out else 502, "Progress service unavailable, try again shortly")
     handler.finish()
+
+
+def _bound(handler: BoundedBody, upstream: Upstream) -> None:
+    """The service's body limit, applied here before anything is read (the error in the service's own words)."""
+    try:
+        handler.bound_body(upstream.max_body_bytes, upstream.body_timeout)
+    except InvalidInput as exc:
+        _error(handler, exc.status, str(exc))
 
 
 def _error(handler: web.RequestHandler, status: int, message: str) -> None:

@@ -13,12 +13,12 @@ from typing import Any
 
 from jupyter_server.base.handlers import APIHandler
 from tornado import web
-from tornado.http1connection import HTTP1Connection
 
 from ..models import Batch, Mesh, Status, batch_record, mesh_record
 from ..state import Conflict
 from .backends import BackendUnavailable
-from .callbacks import InvalidInput, parse_body, parse_callback
+from .bodies import BoundedBody
+from .callbacks import InvalidInput, parse_callback
 from .dispatch import find_preview, find_result
 from .hub import Forbidden, NotFound, ProgressHub
 from .identity import Identity, identity_of
@@ -79,18 +79,19 @@ class ErrorsMixin(web.RequestHandler):
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps(body))
 
-    def body_dict(self) -> dict[str, Any]:
-        request = self.request
-        if len(request.body) > self.hub.config.max_body_bytes:
-            raise InvalidInput(413, "Request body too large")
-        return parse_body(request.body, request.headers.get("Content-Type", "application/json"))
 
-
-class JobsHandler(ErrorsMixin, APIHandler):
+class JobsHandler(ErrorsMixin, BoundedBody, APIHandler):
     """Base of the authenticated job API."""
 
     def initialize(self, hub: ProgressHub) -> None:
         self.hub = hub
+
+    async def prepare(self) -> None:  # type: ignore[override]  # as APIHandler's own
+        """Who is asking first: a body is read only from a signed-in user, and only up to the limit."""
+        await super().prepare()
+        if self.request.method == "POST" and self.current_user is None:
+            raise _unauthenticated()
+        self.bound_body(self.hub.config.max_body_bytes, self.hub.config.body_timeout)
 
     @property
     def who(self) -> Identity:
@@ -266,8 +267,7 @@ class BatchActionHandler(JobsHandler):
         self.reply(200, batch_record(batch))
 
 
-@web.stream_request_body
-class CallbackHandler(ErrorsMixin, web.RequestHandler):
+class CallbackHandler(ErrorsMixin, BoundedBody):
     """Workers' progress reports. The token is the only credential: no Jupyter auth, cookies or XSRF."""
 
     log = logging.getLogger("meshprogress_nb.server.callbacks")
@@ -281,22 +281,10 @@ class CallbackHandler(ErrorsMixin, web.RequestHandler):
         """Token-authenticated, so cross-site forgery has nothing to borrow: cookies carry no authority here."""
 
     def prepare(self) -> None:
-        """Refuse an over-long body before reading it, and drop one that stalls (this route needs no login)."""
-        self._chunks: list[bytes] = []
-        limit = self.hub.config.max_body_bytes
-        length = self.request.headers.get("Content-Length", "0")
-        if not length.isdigit() or int(length) > limit:
-            raise InvalidInput(413, "Request body too large")
-        connection = self.request.connection
-        assert isinstance(connection, HTTP1Connection)  # tornado's server: the one that reads bodies
-        connection.set_max_body_size(limit)  # a chunked body is cut off at the limit too
-        connection.set_body_timeout(self.hub.config.body_timeout)
-
-    def data_received(self, chunk: bytes) -> None:
-        self._chunks.append(chunk)
+        """This route needs no login: its bodies are bounded all the more."""
+        self.bound_body(self.hub.config.max_body_bytes, self.hub.config.body_timeout)
 
     async def post(self) -> None:
-        self.request.body = b"".join(self._chunks)
         content_type = self.request.headers.get("Content-Type", "application/json")
         data = self.body_dict()
         job_id, report = parse_callback(data, from_form=content_type.startswith("application/x-www-form-urlencoded"))

@@ -67,6 +67,7 @@ class ProgressHub:
         self.throttle = CallbackThrottle(config.callback_rate_limit, self._apply_report, clock)
         self.recent = RecentMeshes()
         self._stall_task: asyncio.Task[None] | None = None
+        self._closing = False
 
     # -- lifecycle -------------------------------------------------------------------------------------------
 
@@ -79,6 +80,7 @@ class ProgressHub:
         self._stall_task = asyncio.create_task(self._sweep_forever(), name="meshprogress-stall-sweep")
 
     async def close(self) -> None:
+        self._closing = True
         if self._stall_task is not None:
             self._stall_task.cancel()
             await asyncio.gather(self._stall_task, return_exceptions=True)
@@ -294,7 +296,9 @@ class ProgressHub:
         return failed
 
     async def _sweep_forever(self) -> None:
-        while True:
+        # Not ``while True``: redis-py can swallow a cancellation that lands while it checks a pooled connection
+        # (a zero-second timeout of its own), and the sweep would then sleep on after close().
+        while not self._closing:
             await self.clock.sleep(self.config.stall_check_interval)
             self.throttle.forget_idle(older_than=60.0)
             try:

@@ -1,4 +1,6 @@
-"""The unauthenticated callback route refuses an over-long body before reading it, and drops bodies that stall."""
+"""Every route that takes a body (the unauthenticated callback route, and the job API of a signed-in user) refuses
+an over-long body before reading it, and drops bodies that stall; an anonymous POST to the job API is refused
+before its body is read at all."""
 
 from __future__ import annotations
 
@@ -17,10 +19,19 @@ OVERSIZED = 100
 SLOW = 300
 
 
-def post_head(port: int, length: int) -> bytes:
+#: Each route that reads a body, with the credential it takes.
+ROUTES = [
+    (CALLBACK, "X-Callback-Token: x"),
+    ("meshprogress/api/v1/meshes", "Authorization: token alice-token"),
+    ("meshprogress/api/v1/batches", "Authorization: token alice-token"),
+]
+
+
+def post_head(port: int, length: int, route: tuple[str, str] = ROUTES[0]) -> bytes:
+    path, credential = route
     return (
-        f"POST /{CALLBACK} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n"
-        f"X-Callback-Token: x\r\nContent-Length: {length}\r\n\r\n"
+        f"POST /{path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n"
+        f"{credential}\r\nContent-Length: {length}\r\n\r\n"
     ).encode()
 
 
@@ -43,19 +54,26 @@ def test_oversized_and_stalled_bodies_are_refused_without_buffering(hub_factory)
     with Bystander(server) as bystander:
         # 512 MiB announced: 413 at once, before any of it is read.
         started = time.monotonic()
-        for _ in range(OVERSIZED):
+        for index in range(OVERSIZED):
+            route = ROUTES[index % len(ROUTES)]
             with socket.create_connection(("127.0.0.1", server.port)) as sock:
-                sock.sendall(post_head(server.port, 512 * MiB) + b"x" * 65536)
+                sock.sendall(post_head(server.port, 512 * MiB, route) + b"x" * 65536)
                 answer = read_all(sock, 5)
-                assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
+                assert answer.startswith(b"HTTP/1.1 413"), (route, answer[:200])
+        # No credentials: 401 before a byte of the body is read.
+        anonymous = ("meshprogress/api/v1/meshes", "Accept: application/json")
+        with socket.create_connection(("127.0.0.1", server.port)) as sock:
+            sock.sendall(post_head(server.port, 1000, anonymous))
+            answer = read_all(sock, 5)
+            assert answer.startswith(b"HTTP/1.1 401") and b'"error"' in answer, answer[:300]
         oversized_seconds = time.monotonic() - started
 
         # Bodies that stop half-way: dropped once body_timeout has passed, whatever their number.
         # (Opened a few milliseconds apart: a burst of connections is another attack, not this one.)
         stalled = []
-        for _ in range(SLOW):
+        for index in range(SLOW):
             sock = socket.create_connection(("127.0.0.1", server.port))
-            sock.sendall(post_head(server.port, 1000) + b'{"job_id": "')
+            sock.sendall(post_head(server.port, 1000, ROUTES[index % len(ROUTES)]) + b'{"job_id": "')
             stalled.append(sock)
             time.sleep(0.005)
         started = time.monotonic()

@@ -4,7 +4,6 @@ and the local pool serves users in turn rather than in one FIFO."""
 
 from __future__ import annotations
 
-import asyncio
 import shutil
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -58,25 +57,8 @@ def limited_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubServer]
 
 @pytest.fixture
 async def alice(limited_hub: HubServer) -> AsyncIterator[Api]:
-    api = Api(limited_hub.url, "alice-token")
-    yield api
-    await api.close()
-
-
-async def create(api: Api, source: str, **params: Any) -> dict[str, Any]:
-    response = await api.http.post(f"{API}meshes", json={"source": source, "params": params})
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
-async def wait_for(api: Api, mesh_id: int, predicate: Any, timeout: float = 90) -> dict[str, Any]:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        state = (await api.http.get(f"{API}meshes/{mesh_id}")).json()
-        if predicate(state):
-            return state
-        assert asyncio.get_running_loop().time() < deadline, (state["status"], state["message"])
-        await asyncio.sleep(0.2)
+    async with Api(limited_hub.url, "alice-token") as api:
+        yield api
 
 
 def ended(state: dict[str, Any]) -> bool:
@@ -104,22 +86,22 @@ async def test_parameters_past_their_bounds_get_a_422_naming_them(
 
 
 async def test_inputs_past_the_size_caps_fail_before_they_are_decoded(alice: Api) -> None:
-    stack = await create(alice, "stack16")  # 16 x 4096 x 4096 = 268 M voxels > max_voxels (64 Mi)
-    failed = await wait_for(alice, stack["id"], ended, timeout=60)
+    stack = await alice.dispatch("stack16")  # 16 x 4096 x 4096 = 268 M voxels > max_voxels (64 Mi)
+    failed = await alice.wait_for(stack["id"], ended, timeout=60)
     assert failed["status"] == "failed" and "268,435,456" in failed["message"], failed["message"]
     assert "c.MeshProgress.max_voxels" in failed["message"]
-    noise = await create(alice, "noise.png")
-    failed = await wait_for(alice, noise["id"], ended, timeout=60)
+    noise = await alice.dispatch("noise.png")
+    failed = await alice.wait_for(noise["id"], ended, timeout=60)
     assert failed["status"] == "failed" and "c.MeshProgress.max_source_bytes" in failed["message"]
 
 
 async def test_a_job_past_its_memory_limit_fails_and_the_pool_goes_on(alice: Api) -> None:
-    greedy = await create(alice, "stack3", mode="isosurface")  # 50 M voxels: over 600 MiB as float32 copies
-    failed = await wait_for(alice, greedy["id"], ended)
+    greedy = await alice.dispatch("stack3", mode="isosurface")  # 50 M voxels: over 600 MiB as float32 copies
+    failed = await alice.wait_for(greedy["id"], ended)
     assert failed["status"] == "failed" and "out of memory" in failed["message"], failed["message"]
     assert f"{MEMORY_LIMIT // 1024**2:,} MiB" in failed["message"]
-    small = await create(alice, str(SAMPLES / "terrain.png"), target_faces=2000)  # same process, limit lifted
-    done = await wait_for(alice, small["id"], ended)
+    small = await alice.dispatch(str(SAMPLES / "terrain.png"), target_faces=2000)  # same process, limit lifted
+    done = await alice.wait_for(small["id"], ended)
     assert done["status"] == "completed", done["message"]
 
 
@@ -130,8 +112,8 @@ async def test_a_job_past_its_time_limit_is_stopped_and_failed(tmp_path: Path) -
     server = HubServer(tmp_path, extra="c.MeshProgress.pool_size = 1\nc.MeshProgress.job_time_limit = 1.0").start()
     api = Api(server.url, "alice-token")
     try:
-        mesh = await create(api, HEAD, **SLOW)
-        failed = await wait_for(api, mesh["id"], ended, timeout=90)
+        mesh = await api.dispatch(HEAD, **SLOW)
+        failed = await api.wait_for(mesh["id"], ended, timeout=90)
         assert failed["status"] == "failed" and "time limit of 1 s" in failed["message"], failed["message"]
     finally:
         await api.close()
@@ -145,10 +127,10 @@ async def test_the_pool_serves_users_in_turn(limited_hub: HubServer, alice: Api)
         body = {"sources": [HEAD] * 3, "params": SLOW}
         batch = (await alice.http.post(f"{API}batches", json=body)).json()
         first, *rest = batch["mesh_ids"]
-        await wait_for(alice, first, lambda s: s["status"] == "processing")
-        theirs = await create(bob, HEAD, **SLOW)
+        await alice.wait_for(first, lambda s: s["status"] == "processing")
+        theirs = await bob.dispatch(HEAD, **SLOW)
         await alice.http.post(f"{API}meshes/{first}/cancel")
-        await wait_for(bob, theirs["id"], lambda s: s["status"] != "pending")
+        await bob.wait_for(theirs["id"], lambda s: s["status"] != "pending")
         assert [(await alice.http.get(f"{API}meshes/{i}")).json()["status"] for i in rest] == ["pending"] * 2
         await alice.http.post(f"{API}batches/{batch['id']}/cancel")
         await bob.http.post(f"{API}meshes/{theirs['id']}/cancel")

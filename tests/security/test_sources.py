@@ -40,9 +40,8 @@ def confined_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubServer
 
 @pytest.fixture
 async def alice(confined_hub: HubServer) -> AsyncIterator[Api]:
-    api = Api(confined_hub.url, "alice-token")
-    yield api
-    await api.close()
+    async with Api(confined_hub.url, "alice-token") as api:
+        yield api
 
 
 def outside_sources(root: Path) -> list[str]:

@@ -3,14 +3,13 @@ fails at once saying what to install, and one that no worker takes up fails afte
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -34,16 +33,6 @@ def without_numpy(tmp_path: Path) -> str:
     return os.pathsep.join(filter(None, [str(fake.parent), os.environ.get("PYTHONPATH")]))
 
 
-async def wait_for(api: Api, mesh_id: int, predicate: Any, timeout: float = 60) -> dict[str, Any]:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        state = (await api.http.get(f"{API}meshes/{mesh_id}")).json()
-        if predicate(state):
-            return state
-        assert asyncio.get_running_loop().time() < deadline, (state["status"], state["message"])
-        await asyncio.sleep(0.2)
-
-
 async def test_a_missing_mesher_extra_fails_the_job_at_once_saying_what_to_install(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -51,11 +40,8 @@ async def test_a_missing_mesher_extra_fails_the_job_at_once_saying_what_to_insta
     server = HubServer(tmp_path / "hub", extra="c.MeshProgress.pool_size = 1").start(timeout=120)
     api = Api(server.url, "alice-token")
     try:
-        response = await api.http.post(f"{API}meshes", json={"source": str(SAMPLES / "terrain.png")})
-        assert response.status_code == 201, response.text
-        failed = await wait_for(
-            api, response.json()["id"], lambda s: s["status"] != "pending" and s["status"] != "processing"
-        )
+        mesh = await api.dispatch(SAMPLES / "terrain.png")
+        failed = await api.wait_for(mesh["id"], lambda s: s["status"] not in ("pending", "processing"), timeout=60)
         assert failed["status"] == "failed" and INSTALL in failed["message"], failed
     finally:
         await api.close()
@@ -78,11 +64,11 @@ async def test_a_dispatched_job_nobody_starts_fails_after_start_timeout(
     try:
         dispatched = (await api.http.post(f"{API}meshes", json={"source": "images/a.png"})).json()
         remote = await api.create_mesh()  # dispatch: false, for a worker started elsewhere: may wait
-        failed = await wait_for(api, dispatched["id"], lambda s: s["status"] != "pending", timeout=30)
+        failed = await api.wait_for(dispatched["id"], lambda s: s["status"] != "pending", timeout=30)
         assert failed["status"] == "failed" and "Not started within 1 s" in failed["message"], failed
         retried = (await api.http.post(f"{API}meshes/{dispatched['id']}/retry")).json()
         assert retried["status"] == "pending"
-        again = await wait_for(api, dispatched["id"], lambda s: s["status"] != "pending", timeout=30)
+        again = await api.wait_for(dispatched["id"], lambda s: s["status"] != "pending", timeout=30)
         assert again["status"] == "failed" and again["attempt"] == 2  # the retry is watched too
         assert (await api.http.get(f"{API}meshes/{remote['id']}")).json()["status"] == "pending"
     finally:
@@ -91,25 +77,26 @@ async def test_a_dispatched_job_nobody_starts_fails_after_start_timeout(
 
 
 async def test_a_job_queued_behind_others_in_the_pool_is_not_failed_for_waiting(tmp_path: Path) -> None:
+    start_timeout = 0.5
     server = HubServer(
         tmp_path,
-        extra="c.MeshProgress.pool_size = 1\nc.MeshProgress.start_timeout = 2.0\n"
-        "c.MeshProgress.stall_check_interval = 0.2\nc.MeshProgress.max_smooth_iterations = 100000",
+        extra=f"c.MeshProgress.pool_size = 1\nc.MeshProgress.start_timeout = {start_timeout}\n"
+        "c.MeshProgress.stall_check_interval = 0.2",
     ).start(timeout=120)
     api = Api(server.url, "alice-token")
     try:
         volume = head_mri()
         assert volume is not None, "the [mesher] extra ships the MRI volume (nibabel)"
-        shutil.copy2(volume, tmp_path / "work" / "head.nii.gz")  # a job of tens of seconds: tetrahedra of a head
-        slow = {"source": "head.nii.gz", "params": {"kind": "tetrahedra", "format": "vtu"}}
-        first = (await api.http.post(f"{API}meshes", json=slow)).json()
-        queued = (await api.http.post(f"{API}meshes", json=slow)).json()
-        await wait_for(api, first["id"], lambda s: s["status"] == "processing")
-        await asyncio.sleep(3)  # the queued job is now older than start_timeout, the first one still running
-        states = [(await api.http.get(f"{API}meshes/{m['id']}")).json()["status"] for m in (first, queued)]
-        assert states == ["processing", "pending"]
-        for mesh in (first, queued):
-            await api.http.post(f"{API}meshes/{mesh['id']}/cancel")
+        shutil.copy2(volume, tmp_path / "work" / "head.nii.gz")  # a job of seconds: tetrahedra of a head
+        first = await api.dispatch("head.nii.gz", kind="tetrahedra", format="vtu")
+        created = time.monotonic()
+        queued = await api.dispatch("head.nii.gz", kind="tetrahedra", format="vtu")
+        started = await api.wait_for(queued["id"], lambda s: s["status"] != "pending")
+        waited = time.monotonic() - created
+        done = await api.wait_for(queued["id"], lambda s: s["status"] not in ("pending", "processing"))
+        assert waited > start_timeout + 0.5, f"the first job took {waited:.1f} s: too short to show anything"
+        assert started["status"] == "processing" and done["status"] == "completed", done
+        assert (await api.http.get(f"{API}meshes/{first['id']}")).json()["status"] == "completed"
     finally:
         await api.close()
         server.stop()

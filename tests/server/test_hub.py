@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from meshprogress_nb.models import Status
@@ -48,6 +50,28 @@ async def test_the_sweep_runs_every_check_interval_on_the_hubs_clock(core: Core)
         return (await hub.mesh_for(ALICE, mesh.id)).status
 
     await wait_until(one_interval_later, lambda status: status is Status.FAILED)
+
+
+async def test_close_ends_the_sweep_even_if_the_store_swallows_its_cancellation(
+    core: Core, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """redis-py can swallow a cancellation that lands while it checks a pooled connection (seen under load)."""
+    hub, clock = core.hub, core.clock
+    entered = asyncio.Event()
+
+    async def unstarted_that_swallows(before: float, limit: int) -> list[int]:
+        entered.set()
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            pass  # what the library did
+        return []
+
+    monkeypatch.setattr(hub.backend, "unstarted", unstarted_that_swallows)
+    hub.start_sweeps()
+    await clock.advance(hub.config.stall_check_interval)
+    await asyncio.wait_for(entered.wait(), 30)
+    await asyncio.wait_for(hub.close(), 30)
 
 
 @pytest.mark.parametrize(

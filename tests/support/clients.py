@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from typing import Any
 
 import httpx
@@ -22,6 +23,12 @@ class Api:
     async def close(self) -> None:
         await self.http.aclose()
 
+    async def __aenter__(self) -> Api:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
     async def create_mesh(self, source: str = "images/sample.png", **fields: Any) -> dict[str, Any]:
         response = await self.http.post(
             "meshprogress/api/v1/meshes", json={"source": source, "dispatch": False, **fields}
@@ -35,6 +42,24 @@ class Api:
         )
         assert response.status_code == 201, response.text
         return response.json()
+
+    async def dispatch(self, source: str | os.PathLike[str], **params: Any) -> dict[str, Any]:
+        """A job the server's dispatcher runs: created with these mesher parameters."""
+        response = await self.http.post(
+            "meshprogress/api/v1/meshes", json={"source": os.fspath(source), "params": params}
+        )
+        assert response.status_code == 201, response.text
+        return response.json()
+
+    async def wait_for(self, mesh_id: int, predicate: Any, timeout: float = 120) -> dict[str, Any]:
+        """The job's state once ``predicate(state)`` holds, polled until the deadline."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            state = (await self.http.get(f"meshprogress/api/v1/meshes/{mesh_id}")).json()
+            if predicate(state):
+                return state
+            assert asyncio.get_running_loop().time() < deadline, (state.get("status"), state.get("message"))
+            await asyncio.sleep(0.2)
 
     async def callback(self, callback: dict[str, str], job_id: str, **fields: Any) -> httpx.Response:
         return await self.http.post(

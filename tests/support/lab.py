@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
-from .server import free_port
+from .server import free_port, launch_jupyter
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -55,7 +52,7 @@ class LabServer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/"
 
-    def start(self, timeout: float = 60) -> LabServer:
+    def start(self, timeout: float = 120) -> LabServer:  # JupyterLab starts slowly on a busy machine
         env = {
             **os.environ,
             "JUPYTER_CONFIG_DIR": str(self.root / ".config"),
@@ -65,15 +62,9 @@ class LabServer:
         link_checkout_build(self.root / ".data")
         for name in ("MESHPROGRESS_REDIS_URL", "MESHPROGRESS_SERVER_URL", "MESHPROGRESS_SERVER_TOKEN"):
             env.pop(name, None)
-        log = open(self.log_path, "ab")  # noqa: SIM115 - owned by the process
-        self.process = subprocess.Popen(
+        self.process = launch_jupyter(
             [
-                sys.executable,
-                "-m",
                 self.app,
-                "--no-browser",
-                "--allow-root",
-                "--ServerApp.ip=127.0.0.1",
                 f"--ServerApp.port={self.port}",
                 "--ServerApp.port_retries=0",
                 f"--IdentityProvider.token={self.token}",
@@ -83,20 +74,12 @@ class LabServer:
                 *self.extra_args,
             ],
             env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
             cwd=self.root,
+            log_path=self.log_path,
+            ready_url=f"{self.url}api/status?token={self.token}",
+            timeout=timeout,
         )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(self.log_path.read_text()[-3000:])
-            try:
-                with urllib.request.urlopen(f"{self.url}api/status?token={self.token}", timeout=1):
-                    return self
-            except OSError:
-                time.sleep(0.2)
-        raise TimeoutError(self.log_path.read_text()[-3000:])
+        return self
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:

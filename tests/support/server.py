@@ -21,6 +21,32 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def launch_jupyter(
+    args: list[str], *, env: dict[str, str], cwd: Path, log_path: Path, ready_url: str, timeout: float
+) -> subprocess.Popen[bytes]:
+    """``python -m <args>`` on loopback, returned once ``ready_url`` answers; killed and raised if it never does."""
+    log = open(log_path, "ab")  # noqa: SIM115 - owned by the process for its lifetime
+    process = subprocess.Popen(
+        [sys.executable, "-m", *args, "--no-browser", "--allow-root", "--ServerApp.ip=127.0.0.1"],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=cwd,
+    )
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{args[0]} exited:\n{log_path.read_text()[-4000:]}")
+        try:
+            with urllib.request.urlopen(ready_url, timeout=1):
+                return process
+        except OSError:
+            time.sleep(0.1)
+    process.kill()  # not left running behind a failed test
+    process.wait()
+    raise TimeoutError(f"{args[0]} did not start:\n{log_path.read_text()[-4000:]}")
+
+
 class HubServer:
     """One jupyter-server process. ``kill()`` is SIGKILL (no clean shutdown); ``start()`` again restarts it."""
 
@@ -76,35 +102,20 @@ class HubServer:
             JUPYTER_PLATFORM_DIRS="1",
         )
         env.pop("MESHPROGRESS_REDIS_URL", None)
-        log = open(self.log_path, "ab")  # noqa: SIM115 - owned by the process for its lifetime
-        self.process = subprocess.Popen(
+        self.process = launch_jupyter(
             [
-                sys.executable,
-                "-m",
                 "jupyter_server",
-                "--no-browser",
-                "--allow-root",
-                "--ServerApp.ip=127.0.0.1",
                 f"--ServerApp.port={self.port}",
                 "--ServerApp.port_retries=0",
                 f"--config={self._config()}",
             ],
             env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
             cwd=self.root,
+            log_path=self.log_path,
+            ready_url=self.url + "api/status?token=alice-token",
+            timeout=timeout,
         )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"jupyter server exited:\n{self.log_path.read_text()[-4000:]}")
-            try:
-                with urllib.request.urlopen(self.url + "api/status?token=alice-token", timeout=1):
-                    return self
-            except OSError:
-                time.sleep(0.1)
-        self.kill()  # not left running behind a failed test
-        raise TimeoutError(f"jupyter server did not start:\n{self.log_path.read_text()[-4000:]}")
+        return self
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:

@@ -80,6 +80,31 @@ def open_panel(page: Page):  # noqa: ANN201
     return panel
 
 
+def dump_targets(records: str, file: str) -> str:
+    """Notebook source that writes the callback target (url, token, job_id, id) of each job record in the
+    expression ``records`` to ``file``: the test then posts as those jobs' worker."""
+    return (
+        "import json\n"
+        f"with open({file!r}, 'w') as f:\n"
+        f"    json.dump([{{**r['callback'], 'job_id': r['job_id'], 'id': r['id']}} for r in {records}], f)\n"
+    )
+
+
+def forget_targets(lab: LabServer, file: str) -> None:
+    """Remove what an earlier run of the notebook wrote, before running it again."""
+    (lab.root / file).unlink(missing_ok=True)
+
+
+def read_targets(lab: LabServer, file: str, timeout: float = 90) -> list[dict]:
+    """The targets :func:`dump_targets` wrote, once the kernel has written them."""
+    path = lab.root / file
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert time.monotonic() < deadline, f"the notebook never wrote {file}"
+        time.sleep(0.2)
+    return json.loads(path.read_text())
+
+
 def callback(lab: LabServer, target: dict, **fields: object) -> None:
     response = httpx.post(
         target["url"],

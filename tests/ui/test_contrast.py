@@ -3,15 +3,16 @@ a mesh widget, a batch widget with its members and counts, and the sidebar's row
 
 from __future__ import annotations
 
-import json
 import re
-import time
 
 import pytest
 from notebook_ui import (
     callback,
+    dump_targets,
+    forget_targets,
     open_panel,
     open_ready,
+    read_targets,
     run_all,
     set_theme,
     widget,
@@ -71,16 +72,13 @@ EVERY_TEXT = """(roots) => {
 def test_every_text_reads_at_4_5_to_1(page: Page, lab: LabServer, theme: str) -> None:
     write_notebook(
         lab.root / "contrast.ipynb",
-        "import json\nimport meshprogress_nb\njobs = meshprogress_nb.connect()\n"
+        "import meshprogress_nb\njobs = meshprogress_nb.connect()\n"
         "mesh = jobs.submit('x.png', name='contrast mesh', dispatch=False)\n"
         "batch = jobs.submit_batch(['a.png', 'b.png', 'c.png', 'd.png'], name='contrast batch', dispatch=False)\n"
-        "targets = [{**m['callback'], 'job_id': m['job_id']} for m in [mesh.record, *batch.record['meshes']]]\n"
-        "with open('contrast-callbacks.json', 'w') as f:\n"
-        "    json.dump(targets, f)\n"
-        "display(mesh, batch)",
+        + dump_targets("[mesh.record, *batch.record['meshes']]", "contrast-callbacks.json")
+        + "display(mesh, batch)",
     )
-    targets_file = lab.root / "contrast-callbacks.json"
-    targets_file.unlink(missing_ok=True)
+    forget_targets(lab, "contrast-callbacks.json")
     set_theme(lab, theme)
     try:
         open_ready(page, lab, "contrast.ipynb")
@@ -90,10 +88,7 @@ def test_every_text_reads_at_4_5_to_1(page: Page, lab: LabServer, theme: str) ->
         run_all(page)
         mesh, batch = widget(page, "contrast mesh"), widget(page, "contrast batch")
         expect(batch).to_be_visible(timeout=60_000)
-        deadline = time.monotonic() + 30
-        while not targets_file.exists() and time.monotonic() < deadline:
-            time.sleep(0.2)
-        mesh_target, *members = json.loads(targets_file.read_text())
+        mesh_target, *members = read_targets(lab, "contrast-callbacks.json")
         callback(lab, mesh_target, progress=40, message="meshing")
         callback(lab, members[0], status="completed")
         callback(lab, members[1], status="failed", message="No such file or directory: b.png")

@@ -16,9 +16,12 @@ import nbformat
 import pytest
 from notebook_ui import (
     callback,
+    dump_targets,
+    forget_targets,
     kernel_busy,
     open_notebook,
     open_panel,
+    read_targets,
     run_all,
     save_until,
     set_theme,
@@ -132,23 +135,17 @@ def test_cancel_and_retry_from_the_widget_and_text_stays_text(page: Page, lab: L
 def test_sidebar_lists_a_notebook_job_live_with_cancel_and_text_as_text(page: Page, lab: LabServer) -> None:
     write_notebook(
         lab.root / "panel.ipynb",
-        "import json\nimport meshprogress_nb\njobs = meshprogress_nb.connect()\n"
+        "import meshprogress_nb\njobs = meshprogress_nb.connect()\n"
         "panel_job = jobs.submit('x.png', name='panel job', dispatch=False)\n"
-        "record = panel_job.record\n"
-        "with open('panel-callback.json', 'w') as f:\n"
-        "    json.dump({**record['callback'], 'job_id': record['job_id'], 'id': panel_job.id}, f)\n"
-        "panel_job",
+        + dump_targets("[panel_job.record]", "panel-callback.json")
+        + "panel_job",
     )
-    target_file = lab.root / "panel-callback.json"
-    target_file.unlink(missing_ok=True)
+    forget_targets(lab, "panel-callback.json")
     open_notebook(page, lab, "panel.ipynb")
     panel = open_panel(page)
     run_all(page)
 
-    deadline = time.monotonic() + 90
-    while not target_file.exists() and time.monotonic() < deadline:
-        time.sleep(0.2)
-    target = json.loads(target_file.read_text())
+    (target,) = read_targets(lab, "panel-callback.json")
     row = panel.locator(f".mp-JobRow[data-key='mesh:{target['id']}']")
     expect(row).to_be_visible(timeout=30_000)
     expect(row.locator(".mp-JobRow-title")).to_have_text("panel job")
@@ -189,19 +186,17 @@ def test_sidebar_lists_a_notebook_job_live_with_cancel_and_text_as_text(page: Pa
 def test_a_saved_notebook_keeps_the_last_state_as_static_output(page: Page, lab: LabServer) -> None:
     path = write_notebook(
         lab.root / "snapshot.ipynb",
-        "import json\nimport meshprogress_nb\nfrom meshprogress_nb.notebook.widgets import ProgressWidget\n"
+        "import meshprogress_nb\nfrom meshprogress_nb.notebook.widgets import ProgressWidget\n"
         "jobs = meshprogress_nb.connect()\njob = jobs.submit('x.png', name='snapshot job', dispatch=False)\n"
-        "with open('snapshot-callback.json', 'w') as f:\n"
-        "    json.dump({**job.record['callback'], 'job_id': job.record['job_id']}, f)\n"
-        "ProgressWidget(job.id)",
+        + dump_targets("[job.record]", "snapshot-callback.json")
+        + "ProgressWidget(job.id)",
     )
-    target_file = lab.root / "snapshot-callback.json"
-    target_file.unlink(missing_ok=True)
+    forget_targets(lab, "snapshot-callback.json")
     open_notebook(page, lab, "snapshot.ipynb")
     run_all(page)
     live = widget(page, "snapshot job")
     expect(live).to_be_visible(timeout=60_000)
-    target = json.loads(target_file.read_text())
+    (target,) = read_targets(lab, "snapshot-callback.json")
 
     callback(lab, target, progress=35, message="meshing")
     callback(lab, target, status="failed", message="<b>bad</b> image")
@@ -264,21 +259,18 @@ def post_all(reports: list[tuple[dict, dict]]) -> None:
 def test_a_batch_of_1000_meshes_stays_responsive_and_completes(page: Page, lab: LabServer) -> None:
     write_notebook(
         lab.root / "big.ipynb",
-        "import json\nimport meshprogress_nb\njobs = meshprogress_nb.connect()\n"
+        "import meshprogress_nb\njobs = meshprogress_nb.connect()\n"
         f"sources = [f'scan-{{i:04d}}.png' for i in range({BIG})]\n"
         "big = jobs.submit_batch(sources, name='big batch', dispatch=False)\n"
-        "targets = [{**m['callback'], 'job_id': m['job_id'], 'id': m['id']} for m in big.record['meshes']]\n"
-        "with open('big-callbacks.json', 'w') as f:\n"
-        "    json.dump(targets, f)\n"
-        "big",
+        + dump_targets("big.record['meshes']", "big-callbacks.json")
+        + "big",
     )
-    targets_file = lab.root / "big-callbacks.json"
-    targets_file.unlink(missing_ok=True)
+    forget_targets(lab, "big-callbacks.json")
     open_notebook(page, lab, "big.ipynb")
     run_all(page)
     big = widget(page, "big batch")
     expect(big.locator(".mp-Progress-counts")).to_have_text(f"0 completed of {BIG}", timeout=90_000)
-    targets = json.loads(targets_file.read_text())
+    targets = read_targets(lab, "big-callbacks.json")
     assert len(targets) == BIG
     page.evaluate(PERF_PROBE)
 
@@ -421,14 +413,12 @@ def test_the_widget_reads_well_in_either_theme(page: Page, lab: LabServer, theme
     processing and once cancelled (the status colors with the least contrast)."""
     write_notebook(
         lab.root / "themed.ipynb",
-        "import json\nimport meshprogress_nb\nfrom meshprogress_nb.notebook.widgets import ProgressWidget\n"
+        "import meshprogress_nb\nfrom meshprogress_nb.notebook.widgets import ProgressWidget\n"
         "jobs = meshprogress_nb.connect()\njob = jobs.submit('x.png', name='themed job', dispatch=False)\n"
-        "with open('themed-callback.json', 'w') as f:\n"
-        "    json.dump({**job.record['callback'], 'job_id': job.record['job_id'], 'id': job.id}, f)\n"
-        "ProgressWidget(job.id)",
+        + dump_targets("[job.record]", "themed-callback.json")
+        + "ProgressWidget(job.id)",
     )
-    target_file = lab.root / "themed-callback.json"
-    target_file.unlink(missing_ok=True)
+    forget_targets(lab, "themed-callback.json")
     set_theme(lab, theme)
     try:
         open_notebook(page, lab, "themed.ipynb")
@@ -437,7 +427,7 @@ def test_the_widget_reads_well_in_either_theme(page: Page, lab: LabServer, theme
         run_all(page)
         live = widget(page, "themed job")
         expect(live).to_be_visible(timeout=60_000)
-        target = json.loads(target_file.read_text())
+        (target,) = read_targets(lab, "themed-callback.json")
         callback(lab, target, progress=40, message="meshing")
         expect(live.locator(".mp-Progress-percent")).to_have_text("40%", timeout=30_000)
         processing = contrast_of(live)

@@ -4,13 +4,15 @@ rendering holds the last state the browser saw."""
 
 from __future__ import annotations
 
-import json
 import re
 
 import httpx
 from notebook_ui import (
     callback,
+    dump_targets,
+    forget_targets,
     open_ready,
+    read_targets,
     run_all,
     save_until,
     widget,
@@ -33,21 +35,19 @@ def restart_kernels(lab: LabServer) -> None:
 def test_a_reopened_notebook_shows_its_job_live_after_a_kernel_restart(page: Page, lab: LabServer) -> None:
     path = write_notebook(
         lab.root / "reopened.ipynb",
-        "import json\nimport meshprogress_nb\njobs = meshprogress_nb.connect()\n"
+        "import meshprogress_nb\njobs = meshprogress_nb.connect()\n"
         "job = jobs.submit('x.png', name='reopened job', dispatch=False)\n"
-        "with open('reopened-callback.json', 'w') as f:\n"
-        "    json.dump({**job.record['callback'], 'job_id': job.record['job_id'], 'id': job.id}, f)\n"
-        "job",
+        + dump_targets("[job.record]", "reopened-callback.json")
+        + "job",
     )
-    target_file = lab.root / "reopened-callback.json"
-    target_file.unlink(missing_ok=True)
+    forget_targets(lab, "reopened-callback.json")
     open_ready(page, lab, "reopened.ipynb")
     run_all(page)
     card = widget(page, "reopened job")
     expect(card).to_be_visible(timeout=60_000)
     # The first drawing is the state the kernel had (the job handle's record), not "Connecting…".
     expect(card.locator(".mp-Progress-status")).to_have_text("Queued", timeout=60_000)
-    target = json.loads(target_file.read_text())
+    (target,) = read_targets(lab, "reopened-callback.json")
     callback(lab, target, progress=40, message="meshing")
     expect(card.locator(".mp-Progress-percent")).to_have_text("40%", timeout=30_000)
 

@@ -36,32 +36,15 @@ def local_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubServer]:
 
 @pytest.fixture
 async def owner(local_hub: HubServer) -> AsyncIterator[Api]:
-    api = Api(local_hub.url, "alice-token")
-    yield api
-    await api.close()
-
-
-async def create(api: Api, source: Path, **params) -> dict:  # noqa: ANN003
-    response = await api.http.post(f"{API}meshes", json={"source": str(source), "params": params})
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
-async def wait_for(api: Api, mesh_id: int, predicate, timeout: float = 120) -> dict:  # noqa: ANN001
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        state = (await api.http.get(f"{API}meshes/{mesh_id}")).json()
-        if predicate(state):
-            return state
-        assert asyncio.get_running_loop().time() < deadline, state
-        await asyncio.sleep(0.2)
+    async with Api(local_hub.url, "alice-token") as api:
+        yield api
 
 
 async def test_a_dispatched_job_completes_and_its_result_is_served_to_its_owner(
     local_hub: HubServer, owner: Api
 ) -> None:
-    mesh = await create(owner, SAMPLES / "terrain.png", target_faces=20000, format="stl")
-    done = await wait_for(owner, mesh["id"], lambda s: s["status"] in ("completed", "failed"))
+    mesh = await owner.dispatch(SAMPLES / "terrain.png", target_faces=20000, format="stl")
+    done = await owner.wait_for(mesh["id"], lambda s: s["status"] in ("completed", "failed"))
     assert done["status"] == "completed", done["message"]
     assert done["result_url"] == f"/meshprogress/api/v1/meshes/{mesh['id']}/result"
     download = await owner.http.get(done["result_url"].lstrip("/"))
@@ -76,37 +59,37 @@ async def test_a_dispatched_job_completes_and_its_result_is_served_to_its_owner(
 
 
 async def test_cancel_stops_a_running_job_and_retry_runs_it_again(owner: Api) -> None:
-    mesh = await create(owner, SAMPLES / "crater.png", **SLOW)
-    await wait_for(owner, mesh["id"], lambda s: s["status"] == "processing" and s["progress"] > 5)
+    mesh = await owner.dispatch(SAMPLES / "crater.png", **SLOW)
+    await owner.wait_for(mesh["id"], lambda s: s["status"] == "processing" and s["progress"] > 5)
     cancelled = (await owner.http.post(f"{API}meshes/{mesh['id']}/cancel")).json()
     assert cancelled["status"] == "cancelled"
     await asyncio.sleep(2)
     assert (await owner.http.get(f"{API}meshes/{mesh['id']}")).json()["status"] == "cancelled"
     retried = (await owner.http.post(f"{API}meshes/{mesh['id']}/retry")).json()
     assert retried["attempt"] == 2
-    running = await wait_for(owner, mesh["id"], lambda s: s["status"] == "processing" and s["attempt"] == 2)
+    running = await owner.wait_for(mesh["id"], lambda s: s["status"] == "processing" and s["attempt"] == 2)
     assert running["job_id"] == retried["job_id"]
     await owner.http.post(f"{API}meshes/{mesh['id']}/cancel")
 
 
 async def test_a_killed_worker_process_fails_its_job_and_retry_works(local_hub: HubServer, owner: Api) -> None:
-    mesh = await create(owner, SAMPLES / "ripples.png", **SLOW)
-    await wait_for(owner, mesh["id"], lambda s: s["status"] == "processing" and s["progress"] > 5)
+    mesh = await owner.dispatch(SAMPLES / "ripples.png", **SLOW)
+    await owner.wait_for(mesh["id"], lambda s: s["status"] == "processing" and s["progress"] > 5)
     server = psutil.Process(local_hub.process.pid)  # type: ignore[union-attr]
     workers = [p for p in server.children(recursive=True) if "multiprocessing" in " ".join(p.cmdline())]
     assert workers, "no pool process found"
     for process in workers:
         os.kill(process.pid, signal.SIGKILL)
-    failed = await wait_for(owner, mesh["id"], lambda s: s["status"] == "failed", timeout=60)
+    failed = await owner.wait_for(mesh["id"], lambda s: s["status"] == "failed", timeout=60)
     assert "worker process died" in failed["message"]
     await owner.http.post(f"{API}meshes/{mesh['id']}/retry")
-    await wait_for(owner, mesh["id"], lambda s: s["status"] == "processing" and s["attempt"] == 2)
+    await owner.wait_for(mesh["id"], lambda s: s["status"] == "processing" and s["attempt"] == 2)
     await owner.http.post(f"{API}meshes/{mesh['id']}/cancel")
 
 
 async def test_a_missing_image_fails_with_a_clear_message(owner: Api) -> None:
-    mesh = await create(owner, Path("no/such/image.png"))
-    failed = await wait_for(owner, mesh["id"], lambda s: s["status"] == "failed")
+    mesh = await owner.dispatch(Path("no/such/image.png"))
+    failed = await owner.wait_for(mesh["id"], lambda s: s["status"] == "failed")
     assert "no such file" in failed["message"].lower() and "image.png" in failed["message"]
 
 
