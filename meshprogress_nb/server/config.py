@@ -180,12 +180,13 @@ class MeshProgress(Configurable):
 
     job_memory_limit = Integer(
         4 * 1024**3,
-        help="Bytes of address space each local pool job may use (RLIMIT_AS); a job past it fails with an "
-        "out-of-memory message. 0: no limit.",
+        help="Bytes of address space each dispatched job may use (RLIMIT_AS on its own process, in the local pool "
+        "or on Dask); a job past it fails with an out-of-memory message. 0: no limit.",
     ).tag(config=True)
 
     job_time_limit = Float(
-        3600.0, help="Seconds a local pool job may run before it is stopped and failed. 0: no limit."
+        3600.0,
+        help="Seconds a dispatched job (local pool or Dask) may run before it is stopped and failed. 0: no limit.",
     ).tag(config=True)
 
     start_timeout = Float(

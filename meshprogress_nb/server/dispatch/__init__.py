@@ -35,7 +35,7 @@ class Dispatch:
         self.root_dir = Path(root_dir)
         self.results_dir = Path(results_dir)
         self.sources = SourceFolders(root_dir, hub.config.source_dirs)
-        self.limits = JobLimits.from_config(hub.config, root_dir, in_pool=dispatcher.owns_processes)
+        self.limits = JobLimits.from_config(hub.config, root_dir, own_process=dispatcher.owns_processes)
         hub.listeners.append(self.on_event)
         hub.admission.append(self.admit)
         hub.dispatch_holds = dispatcher.holds

@@ -7,7 +7,7 @@ import logging
 from typing import Any
 
 from .base import JobSpec
-from .job import run_mesh_job
+from .isolated import run_isolated
 
 log = logging.getLogger(__name__)
 
@@ -15,7 +15,7 @@ log = logging.getLogger(__name__)
 class DaskDispatcher:
     """Submits each job as one Dask task; cancel also cancels the task's future."""
 
-    owns_processes = False  # a Dask worker runs many tasks: its own memory manager bounds them, not RLIMIT_AS
+    owns_processes = True  # each task runs its job in a child process of its own (isolated.py)
 
     def __init__(self, scheduler: str | None) -> None:
         self.scheduler = scheduler
@@ -40,7 +40,7 @@ class DaskDispatcher:
             await self._cluster.close()
 
     def submit(self, job: JobSpec) -> None:
-        future = self.client.submit(run_mesh_job, job, key=f"meshprogress-{job.mesh_id}-{job.job_id}", pure=False)
+        future = self.client.submit(run_isolated, job, key=f"meshprogress-{job.mesh_id}-{job.job_id}", pure=False)
         self._futures[job.mesh_id] = future
         future.add_done_callback(lambda _: self._futures.pop(job.mesh_id, None))
 

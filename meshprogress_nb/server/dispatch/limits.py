@@ -39,14 +39,15 @@ class JobLimits:
     time_seconds: float = 0.0
 
     @classmethod
-    def from_config(cls, config: MeshProgress, root_dir: str, in_pool: bool) -> JobLimits:
-        """Memory and time are enforced by the local pool only: a Dask worker's process is not the job's."""
+    def from_config(cls, config: MeshProgress, root_dir: str, own_process: bool) -> JobLimits:
+        """Memory and time are enforced only where the job has a process to itself (limits on a process shared
+        with other jobs would bound them all)."""
         return cls(
             source_roots=(root_dir, *config.source_dirs),
             max_source_bytes=config.max_source_bytes,
             max_voxels=config.max_voxels,
-            memory_bytes=config.job_memory_limit if in_pool else 0,
-            time_seconds=config.job_time_limit if in_pool else 0.0,
+            memory_bytes=config.job_memory_limit if own_process else 0,
+            time_seconds=config.job_time_limit if own_process else 0.0,
         )
 
 

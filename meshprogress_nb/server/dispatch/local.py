@@ -15,7 +15,7 @@ from concurrent.futures.process import BrokenProcessPool
 
 from .base import JobSpec
 from .fair_queue import FairQueue
-from .job import run_mesh_job
+from .job import report_failed, run_mesh_job
 
 log = logging.getLogger(__name__)
 
@@ -118,13 +118,4 @@ class LocalDispatcher:
     def _report(self, job: JobSpec, message: str) -> None:
         """Fail ``job`` with its own token, from a thread: the report is an HTTP call to this very server."""
         loop = self._loop or asyncio.get_event_loop()
-        loop.run_in_executor(None, _report_failed, job, message)
-
-
-def _report_failed(job: JobSpec, message: str) -> None:
-    """Tell the hub, with the job's own token, that its job ended (rather than wait for a timeout)."""
-    from ...worker.reporter import ProgressReporter
-
-    reporter = ProgressReporter(job.callback_url, job.job_id, job.token)
-    reporter.fail(message)
-    reporter.close(timeout=10)
+        loop.run_in_executor(None, report_failed, job, message)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
 import subprocess
 import sys
 import time
@@ -10,8 +11,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from meshprogress_nb.demo import SAMPLES
+from meshprogress_nb.samples import head_mri
 from support.clients import Api
 from support.server import HubServer, free_port
 
@@ -128,4 +131,40 @@ async def test_dask_dispatch_runs_jobs_and_cancel_cancels_the_future(scheduler: 
         assert "dispatching to Dask" in server.log()
     finally:
         await api.close()
+        server.stop()
+
+
+@pytest.mark.parametrize(
+    ("limit", "job", "says"),
+    [
+        ("job_memory_limit = 1024 * 1024**2", {"source": "stack3", "params": {"mode": "isosurface"}}, "out of memory"),
+        ("job_time_limit = 1.0", {"source": "head.nii.gz", "params": {"kind": "tetrahedra", "format": "vtu"}}, "1 s"),
+    ],
+    ids=["memory", "time"],
+)
+async def test_a_dask_job_runs_in_a_process_of_its_own_under_its_limits(
+    scheduler: str, tmp_path: Path, limit: str, job: dict, says: str
+) -> None:
+    """A job past its memory or time limit fails saying so; the Dask worker that ran it goes on to the next job."""
+    work = tmp_path / "work"
+    (work / "stack3").mkdir(parents=True)
+    big = Image.new("L", (4096, 4096))
+    big.paste(255, (1024, 1024, 3072, 3072))  # 3 x 4096 x 4096: over 600 MiB as float32 copies
+    for i in range(3):
+        big.save(work / "stack3" / f"slice-{i:02d}.png")
+    shutil.copy(head_mri() or "", work / "head.nii.gz")  # tetrahedra of a head: seconds of fTetWild
+    server = HubServer(
+        tmp_path,
+        extra=f"c.MeshProgress.dispatcher = 'dask'\nc.MeshProgress.dask_scheduler = {scheduler!r}\n"
+        f"c.MeshProgress.{limit}",
+    ).start(timeout=90)
+    try:
+        async with Api(server.url, "alice-token") as api:
+            greedy = await api.dispatch(job["source"], **job["params"])
+            failed = await api.wait_for(greedy["id"], lambda s: s["status"] not in ("pending", "processing"))
+            assert failed["status"] == "failed" and says in failed["message"], failed["message"]
+            small = await api.dispatch(SAMPLES / "terrain.png", target_faces=2000)
+            done = await api.wait_for(small["id"], lambda s: s["status"] not in ("pending", "processing"))
+            assert done["status"] == "completed", done["message"]
+    finally:
         server.stop()
