@@ -62,11 +62,37 @@ def value(locator) -> float:  # noqa: ANN001
     return float(locator.locator("[role=progressbar]").first.get_attribute("aria-valuenow") or 0)
 
 
+KERNEL_BUSY = (
+    "!!document.querySelector('.jp-Notebook-ExecutionIndicator[data-status=\"busy\"]')"
+    " || [...document.querySelectorAll('.jp-InputPrompt')].some(e => e.textContent.includes('[*]'))"
+)
+"""A JavaScript expression: whether the notebook's kernel is running a cell."""
+
+
 def kernel_busy(page: Page) -> bool:
-    return page.evaluate(
-        "() => !!document.querySelector('.jp-Notebook-ExecutionIndicator[data-status=\"busy\"]')"
-        " || [...document.querySelectorAll('.jp-InputPrompt')].some(e => e.textContent.includes('[*]'))"
+    return page.evaluate(f"() => {KERNEL_BUSY}")
+
+
+def record_bars(page: Page) -> None:
+    """From now on, keep every value any widget's bar shows, with its title and whether the kernel was busy
+    (in ``window.__bars``): a fast job's few updates are all seen, however briefly each was shown."""
+    page.evaluate(
+        """() => {
+          window.__bars = [];
+          new MutationObserver(records => {
+            for (const record of records) {
+              const title = record.target.closest('.mp-Progress')?.querySelector('.mp-Progress-title')?.textContent;
+              const value = Number(record.target.getAttribute('aria-valuenow'));
+              window.__bars.push([title ?? '', value, BUSY]);
+            }
+          }).observe(document.body, { subtree: true, attributes: true, attributeFilter: ['aria-valuenow'] });
+        }""".replace("BUSY", KERNEL_BUSY)
     )
+
+
+def recorded_bars(page: Page, title: str) -> list[tuple[float, bool]]:
+    """The values :func:`record_bars` saw on the bar of the widget titled ``title``, in order."""
+    return [(value, busy) for name, value, busy in page.evaluate("() => window.__bars") if name == title]
 
 
 def open_panel(page: Page):  # noqa: ANN201

@@ -19,6 +19,9 @@ from .job import report_failed, run_mesh_job
 
 log = logging.getLogger(__name__)
 
+CLOSE_TIMEOUT = 5.0
+"""Seconds the pool's processes get to exit on close before they are killed."""
+
 OVERDUE_GRACE = 30.0  # seconds past job_time_limit before the dispatcher fails a job the process did not stop
 
 
@@ -41,9 +44,20 @@ class LocalDispatcher:
         self._executor = self._new_executor()
 
     async def close(self) -> None:
-        if self._executor is not None:
-            self._executor.shutdown(wait=False, cancel_futures=True)
-            self._executor = None
+        """Stop the pool's processes, running jobs included: a job left running would outlive its server and
+        report to no one. The store keeps them ``processing`` until a stall sweep (of this server restarted or
+        of another one) fails them; queued ones fail at ``start_timeout``."""
+        executor, self._executor = self._executor, None
+        if executor is None:
+            return
+        self._waiting = FairQueue()
+        self._queued.clear()
+        # ProcessPoolExecutor.terminate_workers() comes with Python 3.14; before it, its process table.
+        processes = list((getattr(executor, "_processes", None) or {}).values())
+        executor.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            process.terminate()
+        await asyncio.to_thread(_join, processes, CLOSE_TIMEOUT)
 
     def _new_executor(self) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(max_workers=self.size, mp_context=multiprocessing.get_context("spawn"))
@@ -119,3 +133,13 @@ class LocalDispatcher:
         """Fail ``job`` with its own token, from a thread: the report is an HTTP call to this very server."""
         loop = self._loop or asyncio.get_event_loop()
         loop.run_in_executor(None, report_failed, job, message)
+
+
+def _join(processes: list[multiprocessing.process.BaseProcess], timeout: float) -> None:
+    """Wait for terminated processes (killed past ``timeout``), so none is left behind the server."""
+    deadline = time.monotonic() + timeout
+    for process in processes:
+        process.join(max(0.0, deadline - time.monotonic()))
+        if process.is_alive():
+            process.kill()
+            process.join(1.0)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import signal
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -14,6 +15,7 @@ import pytest
 import trimesh
 
 from meshprogress_nb.demo import SAMPLES
+from meshprogress_nb.samples import head_mri
 from support.clients import Api
 from support.server import HubServer
 
@@ -103,3 +105,24 @@ async def test_a_batch_runs_to_completed(local_hub: HubServer, owner: Api) -> No
             assert asyncio.get_running_loop().time() < deadline
             await asyncio.sleep(0.3)
         assert state["completed"] == 3 and state["progress"] == 100
+
+
+async def test_stopping_the_server_stops_its_pool_processes_running_jobs_included(tmp_path: Path) -> None:
+    (tmp_path / "work").mkdir()
+    shutil.copy(head_mri() or "", tmp_path / "work" / "head.nii.gz")  # tetrahedra of a head: seconds of work
+    server = HubServer(tmp_path, extra="c.MeshProgress.pool_size = 1").start()
+    try:
+        async with Api(server.url, "alice-token") as api:
+            mesh = await api.dispatch("head.nii.gz", kind="tetrahedra", format="vtu")
+            await api.wait_for(mesh["id"], lambda s: s["status"] == "processing")
+        assert server.process is not None
+        pool = [
+            p
+            for p in psutil.Process(server.process.pid).children(recursive=True)
+            if "multiprocessing" in " ".join(p.cmdline())
+        ]
+        assert pool, "no pool process found"
+    finally:
+        server.stop()
+    gone, alive = psutil.wait_procs(pool, timeout=30)
+    assert not alive, [p.cmdline() for p in alive]
