@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from meshprogress_nb.demo import workspace
 from support.server import HubServer
 
 pytestmark = pytest.mark.slow  # notebooks executed by nbval with real kernels
@@ -17,6 +18,7 @@ NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 
 
 def test_notebooks_execute_under_nbval(tmp_path: Path) -> None:
+    workspace(tmp_path / "work")  # the demo's images, where its notebook finds them
     server = HubServer(tmp_path, extra="c.MeshProgress.pool_size = 1").start()
     try:
         env = {**os.environ, "MESHPROGRESS_SERVER_URL": server.url, "MESHPROGRESS_SERVER_TOKEN": "alice-token"}

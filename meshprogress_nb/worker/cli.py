@@ -66,6 +66,9 @@ def _mesher_options(command: argparse.ArgumentParser) -> None:
     command.add_argument("--kind", choices=["surface", "tetrahedra"], default="surface", help="default: surface")
     command.add_argument("--labels", type=int, nargs="+", help="labels of a label map to mesh (default: all)")
     command.add_argument("--levels", type=float, nargs="+", help="several isosurface levels in 0..1")
+    command.add_argument(
+        "--edge-length", type=float, help="tetrahedra: edge length over the region's diagonal, 0.01-0.2 (default 0.05)"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -162,6 +165,7 @@ def _mesher_kwargs(args: argparse.Namespace) -> dict[str, Any]:
         "level": args.level,
         "target_faces": args.target_faces,
         "smooth_iterations": args.smooth_iterations,
+        **({"edge_length": args.edge_length} if args.edge_length is not None else {}),
     }
 
 

@@ -30,6 +30,7 @@ import numpy as np
 from .geometry import Frame, Geometry, height_field_faces, height_field_solid, is_closed
 from .output_formats import SURFACE_FORMATS, mesh_format
 from .readers import Image, expand, probe, read_image
+from .tetrahedra import EDGE_LENGTH
 
 STAGES = ("load", "preprocess", "mesh", "simplify", "write")
 TETRA_STAGES = ("load", "preprocess", "mesh", "simplify", "tetrahedralize", "write")
@@ -44,6 +45,9 @@ MAX_LEVELS = 16
 # meshio 5.3), measured on 96^3 to 160^3 spheres on a 2-core VM shared with other jobs (load ~15). Their ratios make
 # the stage weights; the seconds themselves only start the ticks of one-call stages, which the Planner rescales by
 # the pace measured on the stages done.
+TETRA_SCALING = 2.8
+"""fTetWild's time grows about as edge_length ** -2.8 (the head MRI: 1.5 s at 0.05, 5.8 s at 0.03, 19 s at 0.02)."""
+
 COST = {
     "decode": 1.2e-8,  # per voxel read
     "normalize": 8e-9,  # per voxel
@@ -156,6 +160,7 @@ def generate_mesh(
     smooth_iterations: int = 8,
     height_scale: float = 0.25,
     max_side: int = 1024,
+    edge_length: float = EDGE_LENGTH,
     preview: bool = True,
 ) -> MeshResult:
     """Mesh ``images`` into ``output`` (.vtu, .msh, .xdmf, .ply, .stl or .obj), reporting each stage.
@@ -168,7 +173,9 @@ def generate_mesh(
     surface faces. ``smooth_iterations``: the Gaussian's strength, sigma ``sqrt(n / 2)`` voxels along the finest
     axis (for label masks at most 1 voxel, so thin parts survive). ``height_scale``: the relief's height, in
     units of the image's longer side. ``max_side``: larger inputs are resampled to at most this many samples
-    along each axis first. ``preview``: also write ``<stem>.preview.ply`` (see :mod:`.preview`).
+    along each axis first. ``edge_length`` (tetrahedra): fTetWild's target edge length as a fraction of each
+    region's bounding-box diagonal, from 0.01 to 0.2 (finer is slower, about as ``edge_length ** -2.8``).
+    ``preview``: also write ``<stem>.preview.ply`` (see :mod:`.preview`).
 
     ``reporter`` gets one ``stage(name, share)`` after the other; it may be a :class:`~.reporter.ProgressReporter`,
     whose ``JobCancelled`` then stops the work within one step.
@@ -178,6 +185,8 @@ def generate_mesh(
     fmt = mesh_format(output)
     levels = [level] if levels is None and level is not None else levels
     _check_options(mode, kind, fmt, labels, levels, target_faces, smooth_iterations, height_scale, max_side)
+    if not isinstance(edge_length, int | float) or isinstance(edge_length, bool) or not 0.01 <= edge_length <= 0.2:
+        raise ValueError("edge_length must be a number from 0.01 to 0.2 (a fraction of the region's diagonal)")
     shape = probe(paths)
     mode = mode or ("isosurface" if shape[0] > 1 else "heightfield")
     if mode == "heightfield" and shape[0] > 1:
@@ -199,15 +208,16 @@ def generate_mesh(
         surface, units, simplification = _volume(image, planner, sizes, labels, levels)
     result = surface
     if kind == "tetrahedra":
-        planner.plan({"tetrahedralize": COST["tetra"] * len(surface.cells)})
+        tetra_cost = COST["tetra"] * len(surface.cells) * (EDGE_LENGTH / edge_length) ** TETRA_SCALING
+        planner.plan({"tetrahedralize": tetra_cost})
         with planner.stage("tetrahedralize") as st:
             from .tetrahedra import tetrahedralize
 
             result = _ticking(
                 st,
-                planner.seconds(COST["tetra"] * len(surface.cells)),
+                planner.seconds(tetra_cost),
                 "fTetWild",
-                lambda: tetrahedralize(surface, _stay),
+                lambda: tetrahedralize(surface, _stay, edge_length),
             )
     with planner.stage("write") as st:
         from .preview import write_preview

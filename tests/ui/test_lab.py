@@ -55,6 +55,10 @@ def test_demo_notebook_moves_while_the_kernel_sleeps_and_finishes(page: Page, la
         timeout=180_000,
     )
     assert "mp-mod-completed" in (single.get_attribute("class") or "")
+    # The real 3D image: tetrahedra of the head MRI. Below the previews, so scrolled in: off-screen widgets wait.
+    head = widget(page, "head MRI (tetrahedra)")
+    head.scroll_into_view_if_needed()
+    expect(head).to_have_class(re.compile(r"\bmp-mod-completed\b"), timeout=240_000)
     # The batch's bar (its three meshes one after the other in a pool of one) while the kernel was busy.
     samples = recorded_bars(page, "demo")
     between = {v for v, busy in samples if busy and 0 < v < 100}

@@ -42,3 +42,19 @@ def test_tetrahedra_need_a_volume_format(tmp_path: Path) -> None:
         generate_mesh(source, tmp_path / "labels.stl", kind="tetrahedra")
     with pytest.raises(ValueError, match="kind"):
         generate_mesh(source, tmp_path / "labels.vtu", kind="hexahedra")
+
+
+@pytest.mark.slow
+def test_a_finer_edge_length_gives_more_and_smaller_tetrahedra(tmp_path: Path) -> None:
+    source = write_itk(two_labels(), tmp_path / "labels.nii.gz", spacing=(1.0, 1.0, 1.0))
+    coarse = generate_mesh(source, tmp_path / "coarse.vtu", kind="tetrahedra", target_faces=600, edge_length=0.2)
+    fine = generate_mesh(source, tmp_path / "fine.vtu", kind="tetrahedra", target_faces=600, edge_length=0.06)
+    assert fine.quality["cells"] > 2 * coarse.quality["cells"], (coarse.quality, fine.quality)
+    assert fine.quality["volume"] == pytest.approx(coarse.quality["volume"], rel=0.1)
+
+
+@pytest.mark.parametrize("edge_length", [0.001, 0.5, "0.05", True])
+def test_edge_length_is_bounded(tmp_path: Path, edge_length: object) -> None:
+    source = write_itk(two_labels(), tmp_path / "labels.nrrd")
+    with pytest.raises(ValueError, match="edge_length"):
+        generate_mesh(source, tmp_path / "labels.vtu", kind="tetrahedra", edge_length=edge_length)  # type: ignore[arg-type]
