@@ -24,6 +24,7 @@ from .hub import Forbidden, NotFound, ProgressHub
 from .identity import Identity, identity_of
 from .openapi import openapi_document
 from .pacing import Pacer
+from .quotas import QuotaExceeded
 from .tokens import InvalidToken
 from .validation import json_value, text
 
@@ -55,6 +56,9 @@ class ErrorsMixin(web.RequestHandler):
             status_code, body = 404, {"error": str(exc)}
         elif isinstance(exc, Forbidden):
             status_code, body = 403, {"error": str(exc)}
+        elif isinstance(exc, QuotaExceeded):
+            status_code, body = 429, {"error": str(exc), "limit": exc.limit, "value": exc.value}
+            self.set_header("Retry-After", str(exc.retry_after))
         elif isinstance(exc, BackendUnavailable):
             status_code, body = 503, {"error": "Progress store unavailable, try again shortly"}
             self.set_header("Retry-After", "1")
@@ -69,7 +73,16 @@ class ErrorsMixin(web.RequestHandler):
         self.finish(json.dumps(body))
 
     def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
-        expected = (InvalidInput, InvalidToken, Conflict, NotFound, Forbidden, BackendUnavailable, web.HTTPError)
+        expected = (
+            InvalidInput,
+            InvalidToken,
+            Conflict,
+            NotFound,
+            Forbidden,
+            QuotaExceeded,
+            BackendUnavailable,
+            web.HTTPError,
+        )
         if isinstance(value, expected):
             return
         super().log_exception(typ, value, tb)
@@ -240,6 +253,10 @@ class BatchesHandler(JobsHandler):
             raise InvalidInput(422, "sources must be a non-empty list of strings", "sources")
         if len(sources) > self.hub.config.max_batch_size:
             raise InvalidInput(422, f"a batch holds at most {self.hub.config.max_batch_size} sources", "sources")
+        for limit in ("max_active_jobs_per_user", "max_jobs_per_minute_per_user"):  # no wait would admit it
+            most = getattr(self.hub.config, limit)
+            if most and len(sources) > most:
+                raise InvalidInput(422, f"a batch holds at most {most} sources ({limit})", "sources")
         checked = [_source(s, "sources") for s in sources]
         name = _optional_text(data.get("name"), "name", MAX_NAME)
         params = _params(data.get("params"))
