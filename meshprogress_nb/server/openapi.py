@@ -77,6 +77,15 @@ SCHEMAS: dict[str, Any] = {
         "required": ["error"],
         "properties": {"error": {"type": "string"}, "field": {"type": "string"}, "status": {"type": "string"}},
     },
+    "QuotaError": {
+        "type": "object",
+        "required": ["error", "limit", "value"],
+        "properties": {
+            "error": {"type": "string"},
+            "limit": {"type": "string", "enum": ["max_active_jobs_per_user", "max_jobs_per_minute_per_user"]},
+            "value": {"type": "integer", "description": "The limit's value"},
+        },
+    },
     "Callback": {
         "type": "object",
         "required": ["url", "token"],
@@ -181,6 +190,14 @@ FORWARD_ERRORS = {
     "502": _error("Forwarding server (JupyterHub): the meshprogress service is unreachable"),
     "504": _error("Forwarding server (JupyterHub): the meshprogress service did not answer in time"),
 }
+OVER_QUOTA = {
+    "429": {
+        "description": "Over one of the user's quotas (a batch of N counts N); nothing was created. The error names "
+        "the limit and its value; retry after Retry-After seconds",
+        "headers": {"Retry-After": {"schema": {"type": "integer", "minimum": 1}}},
+        "content": {"application/json": {"schema": _ref("QuotaError")}},
+    }
+}
 AUTH_ERRORS = {
     "401": _error("Not authenticated (no or unknown credentials)"),
     "403": _error("Not allowed (e.g. a cookie-authenticated request without its XSRF token)"),
@@ -261,6 +278,7 @@ def openapi_document() -> dict[str, Any]:
                         "400": _error("Body is not JSON"),
                         "413": _error("Body too large"),
                         "422": _error("Invalid field"),
+                        **OVER_QUOTA,
                         **AUTH_ERRORS,
                     },
                 },
@@ -324,7 +342,8 @@ def openapi_document() -> dict[str, Any]:
                         "201": _json(_ref("Batch"), "Created, with its meshes and their callbacks"),
                         "400": _error("Body is not JSON"),
                         "413": _error("Body too large"),
-                        "422": _error("Invalid field"),
+                        "422": _error("Invalid field, or more sources than max_batch_size or a quota allows"),
+                        **OVER_QUOTA,
                         **AUTH_ERRORS,
                     },
                 },
