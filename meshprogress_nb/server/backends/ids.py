@@ -9,7 +9,8 @@ counter was last seeded than microseconds have passed (on average under one id p
 second, sustained, where a busy hub creates a few thousand) and the store's clock did not go back by more than
 that margin.
 
-Ids stay below 2**53, which JavaScript numbers hold exactly, for 285 years after :data:`EPOCH` at that rate.
+Ids stay below 2**53, which JavaScript numbers hold exactly, for 285 years after :data:`EPOCH` at that rate. The
+Redis script writes after reading ``TIME``, which Redis allows from 5.0 on (scripts replicate their effects).
 Seeding costs one comparison per issue while the counter exists (Redis: an ``INCRBY`` inside a script instead of
 a bare ``INCR``; SQLite: nothing, the sequence is seeded when the store opens); ``bench/ids.py`` measures it.
 """
