@@ -150,8 +150,8 @@ class MeshesHandler(JobsHandler):
         except ValueError as exc:
             raise InvalidInput(422, f"unknown status {str(status)[:40]!r}", "status") from exc
         batch_id = self.get_query_argument("batch_id", None)
+        limit, before = self.page(200)  # checked with a batch_id too, where the member list does not page
         if batch_id is None:
-            limit, before = self.page(200)
             meshes = await self.hub.list_meshes(self.who, wanted, limit, before)
             self.reply(200, {"meshes": [mesh_record(m) for m in meshes], "next_before": _next(meshes, limit)})
             return

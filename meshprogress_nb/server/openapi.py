@@ -33,7 +33,7 @@ def _paging(most: int) -> list[dict[str, Any]]:
             "name": "before",
             "in": "query",
             "description": "Only records with a smaller id (the next_before of the previous page)",
-            "schema": {"type": "integer", "minimum": 1},
+            "schema": {"type": "integer", "minimum": 1, "maximum": 2**62},
         },
     ]
 
@@ -54,6 +54,8 @@ def _id_param(name: str) -> dict[str, Any]:
     return {"name": name, "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}
 
 
+#: A job's source: a path or URL with something besides whitespace in it.
+SOURCE = {"type": "string", "minLength": 1, "maxLength": 4096, "pattern": r"\S"}
 NULLABLE_INT = {"type": "integer", "nullable": True}
 NULLABLE_STR = {"type": "string", "nullable": True}
 # The worker's quality report of a completed job (at most 4 KiB as JSON, finite numbers only); see docs/api.md.
@@ -141,7 +143,7 @@ SCHEMAS: dict[str, Any] = {
         "type": "object",
         "required": ["source"],
         "properties": {
-            "source": {"type": "string", "minLength": 1, "maxLength": 4096},
+            "source": SOURCE,
             "name": {"type": "string", "maxLength": 200, "nullable": True},
             "params": {"type": "object", "nullable": True, "description": "finite numbers only"},
             "dispatch": {"type": "boolean", "default": True, "nullable": True},
@@ -151,7 +153,7 @@ SCHEMAS: dict[str, Any] = {
         "type": "object",
         "required": ["sources"],
         "properties": {
-            "sources": {"type": "array", "minItems": 1, "items": {"type": "string", "minLength": 1, "maxLength": 4096}},
+            "sources": {"type": "array", "minItems": 1, "items": SOURCE},
             "name": {"type": "string", "maxLength": 200, "nullable": True},
             "params": {"type": "object", "nullable": True, "description": "finite numbers only"},
             "dispatch": {"type": "boolean", "default": True, "nullable": True},
