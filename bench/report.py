@@ -190,8 +190,9 @@ def id_scheme_line(result: dict[str, Any]) -> str:
     rate, ratio = result["per_s"], result["ratio"]
     return (
         f"Id scheme (`bench/id_scheme.py`, Redis store, {result['creates']:,} creations x {result['rounds']} rounds, "
-        f"medians): bare INCR {rate['incr']:,}/s; seeded ids {rate['ids']:,}/s ({100 * ratio['ids']:.0f}%); "
-        f"seeded ids + default quotas {rate['ids+quotas']:,}/s ({100 * ratio['ids+quotas']:.0f}%)"
+        f"median rates and ratios): bare INCR {rate['incr']:,}/s; seeded ids {rate['ids']:,}/s "
+        f"({100 * ratio['ids']:.0f}%); seeded ids + default quotas {rate['ids+quotas']:,}/s "
+        f"({100 * ratio['ids+quotas']:.0f}%)"
     )
 
 

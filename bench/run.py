@@ -48,8 +48,8 @@ FULL = {
     "many_jobs": 1000,
     "many_seconds": 10,
     "floor_samples": 2000,
-    "id_creates": 2000,
-    "id_rounds": 5,
+    "id_creates": 500,
+    "id_rounds": 20,
 }
 QUICK = {
     "steps": [1, 50, 200],
@@ -62,8 +62,8 @@ QUICK = {
     "many_jobs": 50,
     "many_seconds": 2,
     "floor_samples": 200,
-    "id_creates": 200,
-    "id_rounds": 3,
+    "id_creates": 100,
+    "id_rounds": 5,
 }
 SYSTEMS = ("bare-tornado", "hub-redis", "hub-embedded", "channels-peer")
 

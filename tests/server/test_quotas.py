@@ -96,10 +96,12 @@ async def test_a_creation_that_died_before_writing_frees_its_reservation(core: C
     if not isinstance(backend, RedisBackend):
         pytest.skip("the embedded store counts written rows: there is no reservation to leak")
     limits(core, active=3)
-    await backend.mesh_ids("alice", 3, core.clock.time(), Quota(max_active=3))  # ids issued, meshes never written
+    await create(core, count=2)
+    await backend.mesh_ids("alice", 1, core.clock.time(), Quota(max_active=3))  # an id issued, its mesh never written
     await refused(core)
     await core.clock.advance(RESERVATION_GRACE + 1)
-    await create(core, count=3)
+    await create(core)  # the dead creation's place is free again
+    assert (await refused(core)).limit == "max_active_jobs_per_user", "the written ones still count"
 
 
 def assert_documented(body: dict, path: str) -> None:

@@ -2,11 +2,11 @@
 
 One step, so that two service processes (or two requests on one) cannot both pass the check and both create.
 A user's active jobs are the members of a sorted set of mesh ids: the script adds the new ids with their
-reservation time as score, the write of each mesh sets its score to 0 in the same transaction as the mesh's hash,
-and :data:`.redis.SAVE_MESH` removes a mesh when it ends (and adds it back on a retry). Ids whose creation never
-completed (the process died between the script and the write) keep their reservation score and are dropped once
-older than :data:`RESERVATION_GRACE`, so a crash cannot lock a user out. Jobs created in the last minute are
-counted in a hash of one-second buckets that expires when the user stops creating.
+reservation time as score, and :data:`.redis.SAVE_MESH` removes a mesh when it ends (and adds it back on a retry).
+A reservation older than :data:`RESERVATION_GRACE` is looked at once by a later check: kept (score 0) if its mesh
+was written, else dropped, so a process that died between the script and the write cannot lock a user out, and
+the write of a mesh costs nothing more. Jobs created in the last minute are counted in a hash of one-second buckets
+that expires when the user stops creating.
 """
 
 from __future__ import annotations
@@ -22,7 +22,10 @@ ADMIT = (
     + f"""
 local n = tonumber(ARGV[1])
 local max_active, max_created, second = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[5])
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '(0', ARGV[6])
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '(0', ARGV[6])) do
+  if redis.call('EXISTS', ARGV[7] .. id) == 1 then redis.call('ZADD', KEYS[2], 0, id)
+  else redis.call('ZREM', KEYS[2], id) end
+end
 if max_active > 0 then
   local active = redis.call('ZCARD', KEYS[2])
   if active + n > max_active then return {{1, active, 0}} end
@@ -65,5 +68,6 @@ return {{0, last, 0}}
 """
 )
 """KEYS: the mesh id counter, the user's active set, the user's creation buckets. ARGV: how many jobs, most active
-(0: no limit), most per minute (0: no limit), now, now's whole second, reservations older than this are dropped.
+(0: no limit), most per minute (0: no limit), now, now's whole second, reservations older than this are settled,
+the prefix of mesh hashes (``mesh:`` with the key prefix).
 Returns {0, last id, 0}, or a refusal: {1, active jobs, 0} or {2, jobs created in the window, seconds to wait}."""

@@ -122,7 +122,7 @@ class RedisBackend:
         mesh_id = await self.mesh_ids(spec.user, 1, now, quota)
         mesh = new_mesh(mesh_id, spec, None, now)
         async with self.redis.pipeline(transaction=True) as pipe:
-            self._queue_mesh(pipe, mesh, quota.limited)
+            self._queue_mesh(pipe, mesh)
             await pipe.execute()
         return mesh
 
@@ -139,7 +139,7 @@ class RedisBackend:
             async with self.redis.pipeline(transaction=True) as pipe:
                 for mesh_id in range(start, min(start + CHUNK, last + 1)):
                     meshes.append(new_mesh(mesh_id, specs[mesh_id - first], batch_id, now))
-                    self._queue_mesh(pipe, meshes[-1], quota.limited)
+                    self._queue_mesh(pipe, meshes[-1])
                     await pace()
                 await pipe.execute()
         batch = new_batch(batch_id, user, name, meshes, now)
@@ -151,14 +151,14 @@ class RedisBackend:
 
     async def mesh_ids(self, user: str, count: int, now: float, quota: Quota) -> int:
         """The last of ``count`` new mesh ids (see :mod:`.ids`), once ``user``'s quota admits them (else
-        QuotaExceeded); admitted ids are reserved in the user's active set until their meshes are written."""
+        QuotaExceeded); admitted ids count in the user's active set from here on (see :mod:`.admission`)."""
         counter = self.key("mesh:next_id")
         if not quota.limited:
             return int(await self._next_ids(keys=[counter], args=[count]))
         keys = [counter, self.key(f"user:{user}:active"), self.key(f"user:{user}:created")]
         limits = [quota.max_active, quota.max_per_minute]
         code, value, retry_after = await self._admit(
-            keys=keys, args=[count, *limits, repr(now), int(now), repr(now - RESERVATION_GRACE)]
+            keys=keys, args=[count, *limits, repr(now), int(now), repr(now - RESERVATION_GRACE), self.key("mesh:")]
         )
         if code == 1:
             raise too_many_active(user, value, count, quota.max_active)
@@ -166,11 +166,9 @@ class RedisBackend:
             raise too_many_created(user, value, count, quota.max_per_minute, retry_after - (now - int(now)))
         return int(value)
 
-    def _queue_mesh(self, pipe: Any, mesh: Mesh, counted: bool) -> None:
+    def _queue_mesh(self, pipe: Any, mesh: Mesh) -> None:
         pipe.hset(self.key(f"mesh:{mesh.id}"), mapping=mesh_fields(mesh))
         pipe.zadd(self.key(f"user:{mesh.user}:meshes"), {str(mesh.id): mesh.id})
-        if counted:  # written: no longer a reservation
-            pipe.zadd(self.key(f"user:{mesh.user}:active"), {str(mesh.id): 0})
         if mesh.dispatched:
             pipe.zadd(self.key("meshes:unstarted"), {str(mesh.id): mesh.updated_at})
 
