@@ -168,6 +168,8 @@ def markdown(results: dict[str, Any]) -> str:
             f"Redis PUBLISH -> subscriber floor ({floor['samples']} samples): p50 {floor['p50']:.3f} ms, "
             f"p95 {floor['p95']:.3f} ms, p99 {floor['p99']:.3f} ms, max {floor['max']:.3f} ms",
         ]
+    if results.get("id_scheme"):
+        lines += ["", id_scheme_line(results["id_scheme"])]
 
     lines += [
         "",
@@ -181,6 +183,17 @@ def markdown(results: dict[str, Any]) -> str:
         note = f" ({f['note']})" if f["note"] else ""
         lines.append(f"| {f['figure']} | {_fmt(f['value'])} | {_fmt(f['against'])} | {met}{note} |")
     return "\n".join(lines) + "\n"
+
+
+def id_scheme_line(result: dict[str, Any]) -> str:
+    """What the id scheme and the quotas cost a creation (bench/id_scheme.py), against a bare INCR."""
+    rate, ratio = result["per_s"], result["ratio"]
+    return (
+        f"Id scheme (`bench/id_scheme.py`, Redis store, {result['creates']:,} creations x {result['rounds']} rounds, "
+        f"median rates and ratios): bare INCR {rate['incr']:,}/s; seeded ids {rate['ids']:,}/s "
+        f"({100 * ratio['ids']:.0f}%); seeded ids + default quotas {rate['ids+quotas']:,}/s "
+        f"({100 * ratio['ids+quotas']:.0f}%)"
+    )
 
 
 def _largest(results: dict[str, Any], system: str, who: str) -> float | None:

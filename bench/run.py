@@ -31,6 +31,7 @@ import redis
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
+import id_scheme  # noqa: E402
 import measure  # noqa: E402
 import report  # noqa: E402
 from loadgen import ensure_node_modules  # noqa: E402
@@ -47,6 +48,8 @@ FULL = {
     "many_jobs": 1000,
     "many_seconds": 10,
     "floor_samples": 2000,
+    "id_creates": 500,
+    "id_rounds": 20,
 }
 QUICK = {
     "steps": [1, 50, 200],
@@ -59,6 +62,8 @@ QUICK = {
     "many_jobs": 50,
     "many_seconds": 2,
     "floor_samples": 200,
+    "id_creates": 100,
+    "id_rounds": 5,
 }
 SYSTEMS = ("bare-tornado", "hub-redis", "hub-embedded", "channels-peer")
 
@@ -130,6 +135,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     log(f"bench: {'quick' if args.quick else 'full'} run {run_id}, systems {', '.join(wanted)}, ingest via {client}")
     results["redis_floor"] = measure.redis_floor(args.redis_url, prefix, config["floor_samples"])
     log(f"redis floor: {results['redis_floor']}")
+    results["id_scheme"] = id_scheme.measure(args.redis_url, prefix + "ids:", config["id_creates"], config["id_rounds"])
+    log(f"id scheme: {results['id_scheme']}")
 
     with tempfile.TemporaryDirectory(prefix="meshprogress-bench-") as tmp:
         root = Path(tmp)

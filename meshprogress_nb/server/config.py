@@ -86,6 +86,20 @@ class MeshProgress(Configurable):
 
     max_batch_size = Integer(10_000, help="Most sources one batch may hold.").tag(config=True)
 
+    max_active_jobs_per_user = Integer(
+        10_000,
+        help="Most jobs one user may have pending or processing at once (a batch of N counts N); creating more is "
+        "refused with 429. The default admits one batch of max_batch_size on an idle account and bounds what one "
+        "user keeps in the store (about 1 KiB a job). 0: no limit.",
+    ).tag(config=True)
+
+    max_jobs_per_minute_per_user = Integer(
+        10_000,
+        help="Most jobs one user may create in any 60 s (a batch of N counts N); more are refused with 429 and "
+        "Retry-After until older ones leave the window. The default admits one batch of max_batch_size a minute: "
+        "about 170 jobs a second, a few percent of one service process's time. 0: no limit.",
+    ).tag(config=True)
+
     ping_interval = Float(3.0, help="Seconds between ActionCable pings.").tag(config=True)
 
     max_subscriptions = Integer(

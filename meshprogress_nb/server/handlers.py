@@ -24,6 +24,7 @@ from .hub import Forbidden, NotFound, ProgressHub
 from .identity import Identity, identity_of
 from .openapi import openapi_document
 from .pacing import Pacer
+from .quotas import QuotaExceeded
 from .tokens import InvalidToken
 from .validation import json_value, text
 
@@ -55,6 +56,9 @@ class ErrorsMixin(web.RequestHandler):
             status_code, body = 404, {"error": str(exc)}
         elif isinstance(exc, Forbidden):
             status_code, body = 403, {"error": str(exc)}
+        elif isinstance(exc, QuotaExceeded):
+            status_code, body = 429, {"error": str(exc), "limit": exc.limit, "value": exc.value}
+            self.set_header("Retry-After", str(exc.retry_after))
         elif isinstance(exc, BackendUnavailable):
             status_code, body = 503, {"error": "Progress store unavailable, try again shortly"}
             self.set_header("Retry-After", "1")
@@ -69,7 +73,16 @@ class ErrorsMixin(web.RequestHandler):
         self.finish(json.dumps(body))
 
     def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
-        expected = (InvalidInput, InvalidToken, Conflict, NotFound, Forbidden, BackendUnavailable, web.HTTPError)
+        expected = (
+            InvalidInput,
+            InvalidToken,
+            Conflict,
+            NotFound,
+            Forbidden,
+            QuotaExceeded,
+            BackendUnavailable,
+            web.HTTPError,
+        )
         if isinstance(value, expected):
             return
         super().log_exception(typ, value, tb)
@@ -137,8 +150,8 @@ class MeshesHandler(JobsHandler):
         except ValueError as exc:
             raise InvalidInput(422, f"unknown status {str(status)[:40]!r}", "status") from exc
         batch_id = self.get_query_argument("batch_id", None)
+        limit, before = self.page(200)  # checked with a batch_id too, where the member list does not page
         if batch_id is None:
-            limit, before = self.page(200)
             meshes = await self.hub.list_meshes(self.who, wanted, limit, before)
             self.reply(200, {"meshes": [mesh_record(m) for m in meshes], "next_before": _next(meshes, limit)})
             return
@@ -240,6 +253,10 @@ class BatchesHandler(JobsHandler):
             raise InvalidInput(422, "sources must be a non-empty list of strings", "sources")
         if len(sources) > self.hub.config.max_batch_size:
             raise InvalidInput(422, f"a batch holds at most {self.hub.config.max_batch_size} sources", "sources")
+        for limit in ("max_active_jobs_per_user", "max_jobs_per_minute_per_user"):  # no wait would admit it
+            most = getattr(self.hub.config, limit)
+            if most and len(sources) > most:
+                raise InvalidInput(422, f"a batch holds at most {most} sources ({limit})", "sources")
         checked = [_source(s, "sources") for s in sources]
         name = _optional_text(data.get("name"), "name", MAX_NAME)
         params = _params(data.get("params"))

@@ -22,6 +22,7 @@ from .config import MeshProgress
 from .identity import Identity
 from .last_known import RecentMeshes
 from .pacing import Pacer
+from .quotas import Quota
 from .streams import encode, parse
 from .throttle import CallbackThrottle
 from .tokens import CallbackTokens, InvalidToken
@@ -103,6 +104,11 @@ class ProgressHub:
 
     # -- jobs ------------------------------------------------------------------------------------------------
 
+    @property
+    def quota(self) -> Quota:
+        """Each user's limits on new jobs (QuotaExceeded, 429, past them)."""
+        return Quota(self.config.max_active_jobs_per_user, self.config.max_jobs_per_minute_per_user)
+
     def callback_for(self, mesh: Mesh) -> dict[str, str]:
         """What a worker needs to report on ``mesh``'s current attempt."""
         return {"url": self._callback_url(), "token": self.tokens.issue(mesh.id, mesh.job_id)}
@@ -124,7 +130,7 @@ class ProgressHub:
             params=params,
             dispatched=dispatch,
         )
-        mesh = await self.backend.create_mesh(spec, self.clock.time())
+        mesh = await self.backend.create_mesh(spec, self.clock.time(), self.quota)
         log.info("meshprogress: %s created mesh %d", who.name, mesh.id)
         self._notify("created", mesh)
         return mesh
@@ -140,7 +146,7 @@ class ProgressHub:
             spec = MeshSpec(who.name, source, _job_id(), _basename(source), params=params, dispatched=dispatch)
             specs.append(spec)
             await pace()
-        batch, meshes = await self.backend.create_batch(who.name, name, specs, self.clock.time())
+        batch, meshes = await self.backend.create_batch(who.name, name, specs, self.clock.time(), self.quota)
         log.info("meshprogress: %s created batch %d of %d meshes", who.name, batch.id, len(meshes))
         for mesh in meshes:
             self._notify("created", mesh)

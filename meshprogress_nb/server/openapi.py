@@ -33,7 +33,7 @@ def _paging(most: int) -> list[dict[str, Any]]:
             "name": "before",
             "in": "query",
             "description": "Only records with a smaller id (the next_before of the previous page)",
-            "schema": {"type": "integer", "minimum": 1},
+            "schema": {"type": "integer", "minimum": 1, "maximum": 2**62},
         },
     ]
 
@@ -54,6 +54,8 @@ def _id_param(name: str) -> dict[str, Any]:
     return {"name": name, "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}
 
 
+#: A job's source: a path or URL with something besides whitespace in it.
+SOURCE = {"type": "string", "minLength": 1, "maxLength": 4096, "pattern": r"\S"}
 NULLABLE_INT = {"type": "integer", "nullable": True}
 NULLABLE_STR = {"type": "string", "nullable": True}
 # The worker's quality report of a completed job (at most 4 KiB as JSON, finite numbers only); see docs/api.md.
@@ -76,6 +78,15 @@ SCHEMAS: dict[str, Any] = {
         "type": "object",
         "required": ["error"],
         "properties": {"error": {"type": "string"}, "field": {"type": "string"}, "status": {"type": "string"}},
+    },
+    "QuotaError": {
+        "type": "object",
+        "required": ["error", "limit", "value"],
+        "properties": {
+            "error": {"type": "string"},
+            "limit": {"type": "string", "enum": ["max_active_jobs_per_user", "max_jobs_per_minute_per_user"]},
+            "value": {"type": "integer", "description": "The limit's value"},
+        },
     },
     "Callback": {
         "type": "object",
@@ -132,7 +143,7 @@ SCHEMAS: dict[str, Any] = {
         "type": "object",
         "required": ["source"],
         "properties": {
-            "source": {"type": "string", "minLength": 1, "maxLength": 4096},
+            "source": SOURCE,
             "name": {"type": "string", "maxLength": 200, "nullable": True},
             "params": {"type": "object", "nullable": True, "description": "finite numbers only"},
             "dispatch": {"type": "boolean", "default": True, "nullable": True},
@@ -142,7 +153,7 @@ SCHEMAS: dict[str, Any] = {
         "type": "object",
         "required": ["sources"],
         "properties": {
-            "sources": {"type": "array", "minItems": 1, "items": {"type": "string", "minLength": 1, "maxLength": 4096}},
+            "sources": {"type": "array", "minItems": 1, "items": SOURCE},
             "name": {"type": "string", "maxLength": 200, "nullable": True},
             "params": {"type": "object", "nullable": True, "description": "finite numbers only"},
             "dispatch": {"type": "boolean", "default": True, "nullable": True},
@@ -180,6 +191,14 @@ SCHEMAS: dict[str, Any] = {
 FORWARD_ERRORS = {
     "502": _error("Forwarding server (JupyterHub): the meshprogress service is unreachable"),
     "504": _error("Forwarding server (JupyterHub): the meshprogress service did not answer in time"),
+}
+OVER_QUOTA = {
+    "429": {
+        "description": "Over one of the user's quotas (a batch of N counts N); nothing was created. The error names "
+        "the limit and its value; retry after Retry-After seconds",
+        "headers": {"Retry-After": {"schema": {"type": "integer", "minimum": 1}}},
+        "content": {"application/json": {"schema": _ref("QuotaError")}},
+    }
 }
 AUTH_ERRORS = {
     "401": _error("Not authenticated (no or unknown credentials)"),
@@ -261,6 +280,7 @@ def openapi_document() -> dict[str, Any]:
                         "400": _error("Body is not JSON"),
                         "413": _error("Body too large"),
                         "422": _error("Invalid field"),
+                        **OVER_QUOTA,
                         **AUTH_ERRORS,
                     },
                 },
@@ -324,7 +344,8 @@ def openapi_document() -> dict[str, Any]:
                         "201": _json(_ref("Batch"), "Created, with its meshes and their callbacks"),
                         "400": _error("Body is not JSON"),
                         "413": _error("Body too large"),
-                        "422": _error("Invalid field"),
+                        "422": _error("Invalid field, or more sources than max_batch_size or a quota allows"),
+                        **OVER_QUOTA,
                         **AUTH_ERRORS,
                     },
                 },

@@ -14,11 +14,13 @@ from .server import free_port
 
 
 class RedisProcess:
-    """redis-server with an append-only file, so a restart (like a production Redis with AOF) keeps the data."""
+    """redis-server with an append-only file, so a restart (like a production Redis with AOF) keeps the data;
+    ``persistent=False``: none, so a restart comes back empty (a cache-style Redis)."""
 
-    def __init__(self, root: Path, password: str = "") -> None:
+    def __init__(self, root: Path, password: str = "", persistent: bool = True) -> None:
         self.root = root
         self.password = password
+        self.persistent = persistent
         self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
         root.mkdir(parents=True, exist_ok=True)
@@ -40,7 +42,7 @@ class RedisProcess:
                 "--dir",
                 str(self.root),
                 "--appendonly",
-                "yes",
+                "yes" if self.persistent else "no",
                 "--appendfsync",
                 "always",
                 "--save",

@@ -8,6 +8,7 @@ from typing import Any, Protocol
 
 from ...models import Batch, Mesh, Status
 from ...state import BatchDelta
+from ..quotas import NO_QUOTA, Quota
 
 Subscriber = Callable[[bytes], None]
 """Called with each message published on a stream this process subscribed to."""
@@ -69,11 +70,16 @@ class Backend(Protocol):
 
     async def close(self) -> None: ...
 
-    async def create_mesh(self, spec: MeshSpec, now: float) -> Mesh: ...
+    async def create_mesh(self, spec: MeshSpec, now: float, quota: Quota = NO_QUOTA) -> Mesh:
+        """A new mesh with an id never issued before, even by a store that lost its data (see :mod:`.ids`).
+        Raises QuotaExceeded, creating nothing, when its user is over ``quota``."""
+        ...
 
     async def create_batch(
-        self, user: str, name: str, specs: list[MeshSpec], now: float
-    ) -> tuple[Batch, list[Mesh]]: ...
+        self, user: str, name: str, specs: list[MeshSpec], now: float, quota: Quota = NO_QUOTA
+    ) -> tuple[Batch, list[Mesh]]:
+        """A new batch of ``len(specs)`` meshes, counted as that many jobs against ``quota``."""
+        ...
 
     async def get_mesh(self, mesh_id: int) -> Mesh | None: ...
 

@@ -1,7 +1,8 @@
 """The zero-set-up backend: state in one SQLite file, fan-out by an in-process broker.
 
 Writes are short synchronous transactions on the server's event loop (WAL mode, no fsync per commit), which
-also makes each compare-and-set atomic: nothing else runs on the loop between the read and the write.
+also makes each compare-and-set atomic: nothing else runs on the loop between the read and the write. A new file
+starts its ids at the floor of :mod:`.ids`, so a lost file does not give old ids to new jobs.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from typing import Any
 from ...models import Batch, Mesh, Status
 from ...state import BatchDelta
 from ..pacing import CHUNK, Pacer
+from ..quotas import NO_QUOTA, CreationWindow, Quota, too_many_active
 from ..streams import batch_stream, mesh_stream
+from . import ids
 from .base import BatchEncoder, MeshSpec, Subscriber, new_batch, new_mesh
 from .codec import batch_dict, batch_from_dict, mesh_dict, mesh_from_dict
 
@@ -34,6 +37,7 @@ CREATE TABLE IF NOT EXISTS meshes (
 );
 CREATE INDEX IF NOT EXISTS meshes_by_user ON meshes (user, id);
 CREATE INDEX IF NOT EXISTS meshes_by_status ON meshes (status, updated_at);
+CREATE INDEX IF NOT EXISTS meshes_by_user_status ON meshes (user, status);
 CREATE TABLE IF NOT EXISTS batches (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     user TEXT NOT NULL,
@@ -50,6 +54,9 @@ class EmbeddedBackend:
         self.path = path
         self._db: sqlite3.Connection | None = None
         self._subscribers: dict[str, list[Subscriber]] = {}
+        self._window = CreationWindow()
+        self._creating: dict[str, int] = {}
+        """Members of batches being written, per user: admitted, not all in the table yet."""
 
     async def start(self) -> None:
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
@@ -58,6 +65,13 @@ class EmbeddedBackend:
         db.execute("PRAGMA synchronous=NORMAL")
         db.execute("PRAGMA busy_timeout=5000")
         db.executescript(SCHEMA)
+        floor = ids.floor()
+        for table in ("meshes", "batches"):  # a new (or lost and recreated) file: ids start above every old one
+            db.execute(
+                "INSERT INTO sqlite_sequence (name, seq) SELECT ?, ? "
+                "WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = ?)",
+                (table, floor, table),
+            )
         self._db = db
 
     async def close(self) -> None:
@@ -71,26 +85,58 @@ class EmbeddedBackend:
             raise RuntimeError("EmbeddedBackend used before start()")
         return self._db
 
-    async def create_mesh(self, spec: MeshSpec, now: float) -> Mesh:
+    async def create_mesh(self, spec: MeshSpec, now: float, quota: Quota = NO_QUOTA) -> Mesh:
+        self._admit(spec.user, 1, now, quota)
         with _transaction(self.db):
             return self._insert_mesh(spec, None, now)
 
-    async def create_batch(self, user: str, name: str, specs: list[MeshSpec], now: float) -> tuple[Batch, list[Mesh]]:
+    async def create_batch(
+        self, user: str, name: str, specs: list[MeshSpec], now: float, quota: Quota = NO_QUOTA
+    ) -> tuple[Batch, list[Mesh]]:
         """Members are written in short transactions, the loop free between them; the batch reads as absent
         (its row's data ``'{}'``) until the last one is in."""
-        with _transaction(self.db):
-            cursor = self.db.execute("INSERT INTO batches (user, data) VALUES (?, '{}')", (user,))
-            batch_id = int(cursor.lastrowid or 0)
-        meshes: list[Mesh] = []
-        pace = Pacer()
-        for start in range(0, len(specs), CHUNK):
+        self._admit(user, len(specs), now, quota)
+        self._creating[user] = self._creating.get(user, 0) + len(specs)
+        unwritten = len(specs)
+        try:
             with _transaction(self.db):
-                meshes.extend(self._insert_mesh(spec, batch_id, now) for spec in specs[start : start + CHUNK])
-            await pace()
+                cursor = self.db.execute("INSERT INTO batches (user, data) VALUES (?, '{}')", (user,))
+                batch_id = int(cursor.lastrowid or 0)
+            meshes: list[Mesh] = []
+            pace = Pacer()
+            for start in range(0, len(specs), CHUNK):
+                chunk = specs[start : start + CHUNK]
+                with _transaction(self.db):
+                    meshes.extend([self._insert_mesh(spec, batch_id, now) for spec in chunk])
+                self._release(user, len(chunk))  # in the table now, where _admit counts them
+                unwritten -= len(chunk)
+                await pace()
+        finally:
+            self._release(user, unwritten)
         batch = new_batch(batch_id, user, name, meshes, now)
         with _transaction(self.db):
             self.db.execute("UPDATE batches SET data = ? WHERE id = ?", (json.dumps(batch_dict(batch)), batch_id))
         return batch, meshes
+
+    def _admit(self, user: str, count: int, now: float, quota: Quota) -> None:
+        """Raise QuotaExceeded unless ``user`` may create ``count`` jobs now; count them in the window if so.
+        Synchronous, so nothing else runs on the loop between the check and the first write."""
+        if quota.max_active:
+            (active,) = self.db.execute(
+                "SELECT COUNT(*) FROM meshes WHERE user = ? AND status IN ('pending', 'processing')", (user,)
+            ).fetchone()
+            active += self._creating.get(user, 0)
+            if active + count > quota.max_active:
+                raise too_many_active(user, active, count, quota.max_active)
+        if quota.max_per_minute:
+            self._window.admit(user, count, now, quota.max_per_minute)
+
+    def _release(self, user: str, count: int) -> None:
+        left = self._creating.get(user, 0) - count
+        if left > 0:
+            self._creating[user] = left
+        else:
+            self._creating.pop(user, None)
 
     def _insert_mesh(self, spec: MeshSpec, batch_id: int | None, now: float) -> Mesh:
         cursor = self.db.execute(

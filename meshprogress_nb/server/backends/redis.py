@@ -21,15 +21,19 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from ...models import Batch, Mesh, Status
 from ...state import BatchDelta
 from ..pacing import CHUNK, Pacer
+from ..quotas import NO_QUOTA, Quota, too_many_active, too_many_created
 from ..streams import batch_stream, mesh_stream
+from .admission import ADMIT, RESERVATION_GRACE
 from .autopipeline import AutoPipeline
 from .base import BackendUnavailable, BatchEncoder, MeshSpec, Subscriber, new_batch, new_mesh
 from .codec import COUNT_PREFIX, batch_fields, batch_from_fields, changed_fields, mesh_fields, mesh_from_fields
+from .ids import NEXT_IDS
 from .redis_pubsub import RedisSubscriptions
 
-# KEYS: mesh hash, processing index, [batch hash].
+# KEYS: mesh hash, processing index, the owner's active set, [batch hash].
 # ARGV: expected version, channel, message, mesh id, processing score ("" = not processing), the changed fields
-#       as one JSON object of field -> encoded value (one argument packs far cheaper than 2n), then for a batch:
+#       as one JSON object of field -> encoded value (one argument packs far cheaper than 2n), the active set's
+#       change ("-": the job ended, "+": a retry made it active again, "": none), then for a batch:
 #       progress delta, started_at, updated_at, count field/delta pairs.
 SAVE_MESH = """
 if redis.call('HGET', KEYS[1], 'version') ~= ARGV[1] then return false end
@@ -40,20 +44,23 @@ for name, value in pairs(cjson.decode(ARGV[6])) do
 end
 redis.call('HSET', KEYS[1], unpack(fields))
 if ARGV[5] == '' then redis.call('ZREM', KEYS[2], ARGV[4]) else redis.call('ZADD', KEYS[2], ARGV[5], ARGV[4]) end
-redis.call('PUBLISH', ARGV[2], ARGV[3])
-if #KEYS < 3 then return {} end
-if tonumber(ARGV[7]) ~= 0 then redis.call('HINCRBYFLOAT', KEYS[3], 'progress_sum', ARGV[7]) end
-if ARGV[8] ~= 'null' and redis.call('HGET', KEYS[3], 'started_at') == 'null' then
-  redis.call('HSET', KEYS[3], 'started_at', ARGV[8])
+if ARGV[7] == '-' then redis.call('ZREM', KEYS[3], ARGV[4]) elseif ARGV[7] == '+' then
+  redis.call('ZADD', KEYS[3], 0, ARGV[4])
 end
-redis.call('HSET', KEYS[3], 'updated_at', ARGV[9])
-local i = 10
+redis.call('PUBLISH', ARGV[2], ARGV[3])
+if #KEYS < 4 then return {} end
+if tonumber(ARGV[8]) ~= 0 then redis.call('HINCRBYFLOAT', KEYS[4], 'progress_sum', ARGV[8]) end
+if ARGV[9] ~= 'null' and redis.call('HGET', KEYS[4], 'started_at') == 'null' then
+  redis.call('HSET', KEYS[4], 'started_at', ARGV[9])
+end
+redis.call('HSET', KEYS[4], 'updated_at', ARGV[10])
+local i = 11
 while i < #ARGV do
-  redis.call('HINCRBY', KEYS[3], ARGV[i], ARGV[i + 1])
+  redis.call('HINCRBY', KEYS[4], ARGV[i], ARGV[i + 1])
   i = i + 2
 end
-redis.call('HINCRBY', KEYS[3], 'version', 1)
-return redis.call('HGETALL', KEYS[3])
+redis.call('HINCRBY', KEYS[4], 'version', 1)
+return redis.call('HGETALL', KEYS[4])
 """
 
 # KEYS: the unstarted index. ARGV: key prefix, before, limit. Entries of meshes no longer pending are dropped here
@@ -97,6 +104,8 @@ class RedisBackend:
         self.subscriptions = RedisSubscriptions(url, prefix)
         self.pipeline = AutoPipeline(self.redis)
         self._save_sha = hashlib.sha1(SAVE_MESH.encode(), usedforsecurity=False).hexdigest()
+        self._next_ids = self.redis.register_script(NEXT_IDS)
+        self._admit = self.redis.register_script(ADMIT)
 
     def key(self, name: str) -> str:
         return self.prefix + name
@@ -109,8 +118,8 @@ class RedisBackend:
         await self.redis.aclose()
 
     @_unavailable_on_error
-    async def create_mesh(self, spec: MeshSpec, now: float) -> Mesh:
-        mesh_id = await self.redis.incr(self.key("mesh:next_id"))
+    async def create_mesh(self, spec: MeshSpec, now: float, quota: Quota = NO_QUOTA) -> Mesh:
+        mesh_id = await self.mesh_ids(spec.user, 1, now, quota)
         mesh = new_mesh(mesh_id, spec, None, now)
         async with self.redis.pipeline(transaction=True) as pipe:
             self._queue_mesh(pipe, mesh)
@@ -118,9 +127,11 @@ class RedisBackend:
         return mesh
 
     @_unavailable_on_error
-    async def create_batch(self, user: str, name: str, specs: list[MeshSpec], now: float) -> tuple[Batch, list[Mesh]]:
-        batch_id = await self.redis.incr(self.key("batch:next_id"))
-        last = await self.redis.incrby(self.key("mesh:next_id"), len(specs))
+    async def create_batch(
+        self, user: str, name: str, specs: list[MeshSpec], now: float, quota: Quota = NO_QUOTA
+    ) -> tuple[Batch, list[Mesh]]:
+        last = await self.mesh_ids(user, len(specs), now, quota)
+        batch_id = int(await self._next_ids(keys=[self.key("batch:next_id")], args=[1]))
         first = last - len(specs) + 1
         meshes: list[Mesh] = []
         pace = Pacer()
@@ -137,6 +148,23 @@ class RedisBackend:
             pipe.zadd(self.key(f"user:{user}:batches"), {str(batch_id): batch_id})
             await pipe.execute()
         return batch, meshes
+
+    async def mesh_ids(self, user: str, count: int, now: float, quota: Quota) -> int:
+        """The last of ``count`` new mesh ids (see :mod:`.ids`), once ``user``'s quota admits them (else
+        QuotaExceeded); admitted ids count in the user's active set from here on (see :mod:`.admission`)."""
+        counter = self.key("mesh:next_id")
+        if not quota.limited:
+            return int(await self._next_ids(keys=[counter], args=[count]))
+        keys = [counter, self.key(f"user:{user}:active"), self.key(f"user:{user}:created")]
+        limits = [quota.max_active, quota.max_per_minute]
+        code, value, retry_after = await self._admit(
+            keys=keys, args=[count, *limits, repr(now), int(now), repr(now - RESERVATION_GRACE), self.key("mesh:")]
+        )
+        if code == 1:
+            raise too_many_active(user, value, count, quota.max_active)
+        if code == 2:
+            raise too_many_created(user, value, count, quota.max_per_minute, retry_after - (now - int(now)))
+        return int(value)
 
     def _queue_mesh(self, pipe: Any, mesh: Mesh) -> None:
         pipe.hset(self.key(f"mesh:{mesh.id}"), mapping=mesh_fields(mesh))
@@ -207,10 +235,10 @@ class RedisBackend:
         self, old: Mesh, new: Mesh, delta: BatchDelta | None, mesh_message: bytes, batch_message: BatchEncoder
     ) -> tuple[bool, Batch | None]:
         fields = changed_fields(old, new)  # the hash holds ``old`` whenever the version check passes
-        keys = [self.key(f"mesh:{new.id}"), self.key("meshes:processing")]
+        keys = [self.key(f"mesh:{new.id}"), self.key("meshes:processing"), self.key(f"user:{new.user}:active")]
         score = str(new.updated_at) if new.status is Status.PROCESSING else ""
         args: list[Any] = [str(old.version), self.key(mesh_stream(new.id)), mesh_message, new.id, score]
-        args.append(orjson.dumps(fields))
+        args += [orjson.dumps(fields), _active_change(old.status, new.status)]
         with_batch = new.batch_id is not None and delta is not None and not delta.empty
         if with_batch and delta is not None:
             keys.append(self.key(f"batch:{new.batch_id}"))
@@ -254,3 +282,10 @@ class RedisBackend:
 
     def on_reconnect(self, callback: Callable[[], Coroutine[Any, Any, None]]) -> None:
         self.subscriptions.reconnect_callbacks.append(callback)
+
+
+def _active_change(old: Status, new: Status) -> str:
+    """How a write changes the owner's active set: "-" when the job ends, "+" when a retry restarts it."""
+    if new.terminal and not old.terminal:
+        return "-"
+    return "+" if old.terminal and not new.terminal else ""
