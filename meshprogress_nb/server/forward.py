@@ -55,18 +55,28 @@ class ForwardHandler(BoundedBody, APIHandler):
         self.upstream = upstream
 
     async def prepare(self) -> None:  # type: ignore[override]  # as APIHandler's own
-        """A body is read only from this server's signed-in user, and only up to the limit."""
+        self._refused: web.HTTPError | None = None
         await super().prepare()
-        if self.request.method == "POST" and self.current_user is None:
-            return _error(self, 401, "Authentication required")
         _bound(self, self.upstream)
 
-    @web.authenticated
-    async def get(self, path: str) -> None:
-        await forward(self, self.upstream, path, credentials=True)
+    def check_xsrf_cookie(self) -> None:
+        """Refused only once the bounded body is in (see ``JobsHandler.check_xsrf_cookie``)."""
+        try:
+            super().check_xsrf_cookie()
+        except web.HTTPError as exc:
+            self._refused = exc
 
-    @web.authenticated
+    async def get(self, path: str) -> None:
+        await self._forward(path)
+
     async def post(self, path: str) -> None:
+        await self._forward(path)
+
+    async def _forward(self, path: str) -> None:
+        if self.current_user is None:  # anonymous, or a hub user without access to this server: as Jupyter says
+            return _error(self, 403, "Not allowed on this server")
+        if self._refused is not None:
+            return _error(self, self._refused.status_code, self._refused.log_message or "Forbidden")
         await forward(self, self.upstream, path, credentials=True)
 
 

@@ -5,11 +5,13 @@ Every error leaves as ``{"error": ...}`` with its status; nothing the client sen
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from jupyter_server.base.handlers import APIHandler
 from tornado import web
@@ -93,6 +95,21 @@ class ErrorsMixin(web.RequestHandler):
         self.finish(json.dumps(body))
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def signed_in(method: F) -> F:
+    """``web.authenticated`` for the API: 401 without credentials, 403 without the XSRF token of a cookie
+    session, raised when the method would run (after the bounded body: see ``JobsHandler.check_xsrf_cookie``)."""
+
+    @functools.wraps(method)
+    def wrapper(self: JobsHandler, *args: Any) -> Any:
+        self.who  # noqa: B018 - raises the refusal
+        return method(self, *args)
+
+    return cast(F, wrapper)
+
+
 class JobsHandler(ErrorsMixin, BoundedBody, APIHandler):
     """Base of the authenticated job API."""
 
@@ -100,24 +117,31 @@ class JobsHandler(ErrorsMixin, BoundedBody, APIHandler):
         self.hub = hub
 
     async def prepare(self) -> None:  # type: ignore[override]  # as APIHandler's own
-        """Who is asking first: a body is read only from a signed-in user, and only up to the limit."""
+        self._refused: web.HTTPError | None = None
         await super().prepare()
-        if self.request.method == "POST" and self.current_user is None:
-            raise _unauthenticated()
         self.bound_body(self.hub.config.max_body_bytes, self.hub.config.body_timeout)
 
     @property
     def who(self) -> Identity:
+        if self._refused is not None:
+            raise self._refused
         identity = identity_of(self.current_user, self.identity_provider)
         if identity is None:
             raise _unauthenticated()
         return identity
 
     def check_xsrf_cookie(self) -> None:
-        """A request with no credentials at all is told 401 (log in), not 403 for its missing XSRF token."""
-        if hasattr(self, "_jupyter_current_user") and self.current_user is None:
-            raise _unauthenticated()
-        super().check_xsrf_cookie()
+        """401 (log in) for a request with no credentials at all, not 403 for its missing XSRF token.
+
+        Either is raised by :attr:`who` (through :func:`signed_in`) once the bounded body has been read: refused
+        before it, the connection would close on the unread body and the client would see a reset, not the answer.
+        """
+        try:
+            if hasattr(self, "_jupyter_current_user") and self.current_user is None:
+                raise _unauthenticated()
+            super().check_xsrf_cookie()
+        except web.HTTPError as exc:
+            self._refused = exc
 
     def get_login_url(self) -> str:
         """``@web.authenticated`` asks this of anonymous requests: an API answers 401 instead of redirecting."""
@@ -142,7 +166,7 @@ class JobsHandler(ErrorsMixin, BoundedBody, APIHandler):
 
 
 class MeshesHandler(JobsHandler):
-    @web.authenticated
+    @signed_in
     async def get(self) -> None:
         status = self.get_query_argument("status", None)
         try:
@@ -158,7 +182,7 @@ class MeshesHandler(JobsHandler):
         meshes = await self.hub.batch_members(self.who, _id(batch_id, "Batch"), wanted)
         self.reply(200, {"meshes": [mesh_record(m) for m in meshes]})
 
-    @web.authenticated
+    @signed_in
     async def post(self) -> None:
         data = self.body_dict()
         source = _source(data.get("source"), "source")
@@ -170,14 +194,14 @@ class MeshesHandler(JobsHandler):
 
 
 class MeshHandler(JobsHandler):
-    @web.authenticated
+    @signed_in
     async def get(self, mesh_id: str) -> None:
         mesh = await self.hub.mesh_for(self.who, _id(mesh_id, "Mesh"))
         self.reply(200, mesh_record(mesh))
 
 
 class MeshActionHandler(JobsHandler):
-    @web.authenticated
+    @signed_in
     async def post(self, mesh_id: str, action: str) -> None:
         if action == "cancel":
             mesh = await self.hub.cancel(self.who, _id(mesh_id, "Mesh"))
@@ -206,12 +230,12 @@ class MeshFileHandler(JobsHandler):
         self.set_header("Content-Disposition", content_disposition(self.disposition, mesh, path))
         return mesh, path
 
-    @web.authenticated
+    @signed_in
     async def head(self, mesh_id: str) -> None:
         await self.locate(mesh_id)
         self.finish()
 
-    @web.authenticated
+    @signed_in
     async def get(self, mesh_id: str) -> None:
         _, path = await self.locate(mesh_id)
         with path.open("rb") as f:
@@ -239,13 +263,13 @@ class MeshPreviewHandler(MeshFileHandler):
 
 
 class BatchesHandler(JobsHandler):
-    @web.authenticated
+    @signed_in
     async def get(self) -> None:
         limit, before = self.page(100)
         batches = await self.hub.list_batches(self.who, limit, before)
         self.reply(200, {"batches": [batch_record(b) for b in batches], "next_before": _next(batches, limit)})
 
-    @web.authenticated
+    @signed_in
     async def post(self) -> None:
         data = self.body_dict()
         sources = data.get("sources")
@@ -268,14 +292,14 @@ class BatchesHandler(JobsHandler):
 
 
 class BatchHandler(JobsHandler):
-    @web.authenticated
+    @signed_in
     async def get(self, batch_id: str) -> None:
         batch = await self.hub.batch_for(self.who, _id(batch_id, "Batch"))
         self.reply(200, batch_record(batch))
 
 
 class BatchActionHandler(JobsHandler):
-    @web.authenticated
+    @signed_in
     async def post(self, batch_id: str, action: str) -> None:
         if action == "cancel":
             batch = await self.hub.cancel_batch(self.who, _id(batch_id, "Batch"))
@@ -310,7 +334,7 @@ class CallbackHandler(ErrorsMixin, BoundedBody):
 
 
 class OpenAPIHandler(JobsHandler):
-    @web.authenticated
+    @signed_in
     def get(self) -> None:
         self.reply(200, openapi_document())
 
