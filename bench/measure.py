@@ -55,16 +55,20 @@ class CpuMeter:
     redis_client: redis.Redis | None = None
 
     def __post_init__(self) -> None:
-        self._processes = {name: psutil.Process(pid) for name, pid in self.pids.items() if pid}
+        # A process and its children: a server of several processes is measured whole.
+        self._processes = {
+            name: [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]
+            for name, pid in self.pids.items()
+            if pid
+        }
         self._start = self._sample()
         self._wall = time.monotonic()
 
     def _sample(self) -> dict[str, float]:
         sample = {}
-        for name, process in self._processes.items():
+        for name, processes in self._processes.items():
             try:
-                times = process.cpu_times()
-                sample[name] = times.user + times.system
+                sample[name] = sum(t.user + t.system for t in (p.cpu_times() for p in processes))
             except psutil.Error:
                 sample[name] = float("nan")
         if self.redis_client is not None:
