@@ -55,22 +55,33 @@ class CpuMeter:
     redis_client: redis.Redis | None = None
 
     def __post_init__(self) -> None:
-        self._processes = {name: psutil.Process(pid) for name, pid in self.pids.items() if pid}
+        # A process and its children: a server of several processes is measured whole.
+        self._seen: dict[int, float] = {}
+        self._processes = {
+            name: [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]
+            for name, pid in self.pids.items()
+            if pid
+        }
         self._start = self._sample()
         self._wall = time.monotonic()
 
     def _sample(self) -> dict[str, float]:
         sample = {}
-        for name, process in self._processes.items():
-            try:
-                times = process.cpu_times()
-                sample[name] = times.user + times.system
-            except psutil.Error:
-                sample[name] = float("nan")
+        for name, processes in self._processes.items():
+            sample[name] = sum(self._cpu(p) for p in processes)
         if self.redis_client is not None:
             info = self.redis_client.info("cpu")
             sample["redis"] = float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
         return sample
+
+    def _cpu(self, process: psutil.Process) -> float:
+        """CPU seconds of ``process``; the last seen for one that exited (a short-lived child of a server)."""
+        try:
+            times = process.cpu_times()
+            self._seen[process.pid] = times.user + times.system
+        except psutil.Error:
+            pass
+        return self._seen.get(process.pid, 0.0)
 
     def stop(self) -> dict[str, float]:
         """Percent of one core per process since the meter started."""

@@ -5,7 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 HUB, EMBEDDED, BARE, PEER = "hub-redis", "hub-embedded", "bare-tornado", "channels-peer"
-LABELS = {HUB: "hub (Redis)", EMBEDDED: "hub (embedded)", BARE: "bare tornado", PEER: "Channels peer"}
+SERVICE_1, SERVICE_2 = "service-1", "service-2"
+LABELS = {
+    HUB: "hub (Redis)",
+    EMBEDDED: "hub (embedded)",
+    BARE: "bare tornado",
+    PEER: "Channels peer",
+    SERVICE_1: "service, 1 process",
+    SERVICE_2: "service, 2 processes",
+}
 
 
 def _get(results: dict[str, Any], *path: str) -> Any:
@@ -66,6 +74,7 @@ def figures(results: dict[str, Any]) -> list[dict[str, Any]]:
                 hub_rate["rate"] >= 0.5 * bare_rate["rate"],
                 f"{100 * hub_rate['rate'] / bare_rate['rate']:.0f}%",
             )
+    _service_figures(results, add)
     for n, kib in (_get(results, "systems", HUB, "fanout", "rss_kib_per_connection") or {}).items():
         add(f"memory: <= 30 KiB RSS per idle subscribed connection at {int(n):,}", kib, 30, kib <= 30)
     if _get(results, "systems", PEER, "fanout") is None:
@@ -99,15 +108,34 @@ def figures(results: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
+def _service_figures(results: dict[str, Any], add: Any) -> None:
+    """Issue 11's: the JupyterHub service scales out, and one process keeps most of the bare POST rate."""
+    bare = _get(results, "systems", BARE, "ingest", "1", "rate")
+    one = _get(results, "systems", SERVICE_1, "ingest", "many", "rate")
+    two = _get(results, "systems", SERVICE_2, "ingest", "many", "rate")
+    many = f"{results['config']['many_jobs']:,} jobs"
+    if one and two:
+        add(f"service ingest, {many}: 2 processes >= 1.5x 1 process", two, one, two >= 1.5 * one, f"{two / one:.2f}x")
+    if one and bare:
+        add(
+            f"service ingest, 1 process, {many} >= 80% of the bare tornado POST rate",
+            one,
+            bare,
+            one >= 0.8 * bare,
+            f"{100 * one / bare:.0f}%",
+        )
+
+
 def markdown(results: dict[str, Any]) -> str:
-    systems = [s for s in (HUB, EMBEDDED, BARE, PEER) if s in results["systems"]]
+    systems = [s for s in (HUB, EMBEDDED, BARE, PEER, SERVICE_1, SERVICE_2) if s in results["systems"]]
+    fanned = [s for s in systems if _get(results, "systems", s, "fanout")]  # the service runs ingest only
     lines = [f"Command: `{results['command']}`  ", f"Run: {results['started']}, {results['machine']}", ""]
 
     lines += ["### Fan-out latency: POST sent -> frame received by every subscriber (ms, p50 / p95 / p99 / max)", ""]
-    lines += ["| N | " + " | ".join(LABELS[s] for s in systems) + " |", "|---:|" + "---|" * len(systems)]
+    lines += ["| N | " + " | ".join(LABELS[s] for s in fanned) + " |", "|---:|" + "---|" * len(fanned)]
     for n in results["config"]["steps"]:
         cells = []
-        for s in systems:
+        for s in fanned:
             row = _row_at(results, s, n)
             cells.append(
                 "—" if row is None else f"{row['p50']:.1f} / {row['p95']:.1f} / {row['p99']:.1f} / {row['max']:.1f}"
@@ -118,7 +146,7 @@ def markdown(results: dict[str, Any]) -> str:
         "Load generator CPU at the largest N measured (% of one core): "
         + ", ".join(
             f"{LABELS[s]} {_fmt(_largest(results, s, 'loadgen'))}% (server {_fmt(_largest(results, s, 'server'))}%)"
-            for s in systems
+            for s in fanned
         )
     )
     lines.append("")

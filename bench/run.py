@@ -35,7 +35,7 @@ import id_scheme  # noqa: E402
 import measure  # noqa: E402
 import report  # noqa: E402
 from loadgen import ensure_node_modules  # noqa: E402
-from systems import BareTornado, ChannelsPeer, Hub, System  # noqa: E402
+from systems import BareTornado, ChannelsPeer, Hub, Service, System  # noqa: E402
 
 FULL = {
     "steps": [1, 100, 1000, 2000, 3000, 5000, 7500, 10000],
@@ -65,7 +65,7 @@ QUICK = {
     "id_creates": 100,
     "id_rounds": 5,
 }
-SYSTEMS = ("bare-tornado", "hub-redis", "hub-embedded", "channels-peer")
+SYSTEMS = ("bare-tornado", "hub-redis", "hub-embedded", "channels-peer", "service-1", "service-2")
 
 
 def log(message: str) -> None:
@@ -164,6 +164,9 @@ def _make(name: str, root: Path, redis_url: str, prefix: str) -> System:
         return BareTornado(root)
     if name == "channels-peer":
         return ChannelsPeer(root, redis_url, prefix + "peer:")
+    if name.startswith("service-"):
+        processes = int(name.removeprefix("service-"))
+        return Service(root / name, redis_url, prefix + name + ":", processes)
     raise SystemExit(f"unknown system {name!r}; choose from {', '.join(SYSTEMS)}")
 
 
@@ -172,9 +175,11 @@ def _run_system(
 ) -> dict[str, Any]:
     """Fan-out and memory on a fresh server process, then ingest and many jobs on another fresh one (so that
     the memory figures start from a server that has done nothing else)."""
-    meter_redis = redis_client if name in ("hub-redis", "channels-peer") else None
+    meter_redis = redis_client if name in ("hub-redis", "channels-peer") or name.startswith("service-") else None
     out: dict[str, Any] = {}
     system = _make(name, root, redis_url, prefix)
+    if isinstance(system, Service):
+        return _run_service(system, config, meter_redis)
     log(f"{name}: starting (fan-out, memory)")
     system.start()
     try:
@@ -214,6 +219,22 @@ def _run_system(
     finally:
         system.stop()
     return out
+
+
+def _run_service(system: Service, config: dict[str, Any], meter_redis: redis.Redis | None) -> dict[str, Any]:
+    """The JupyterHub service: ingest only (its cable is the hub's, measured above), 1 job and many jobs."""
+    log(f"{system.name}: starting JupyterHub and its service ({system.processes} processes)")
+    system.start()
+    try:
+        seconds, connections, client = config["ingest_seconds"], config["ingest_connections"], config["ingest_client"]
+        ingest = {"1": measure.ingest(system, system.jobs(1), seconds, connections, client, meter_redis)}
+        log(f"  {system.name} ingest, 1 job: {ingest['1']}")
+        many = system.jobs(config["many_jobs"])
+        ingest["many"] = measure.ingest(system, many, seconds, connections, client, meter_redis)
+        log(f"  {system.name} ingest, {len(many)} jobs: {ingest['many']}")
+        return {"info": system.info, "ingest": ingest}
+    finally:
+        system.stop()
 
 
 def _clean_redis(client: redis.Redis, prefix: str) -> None:

@@ -3,6 +3,7 @@ baselines, and the Django Channels peer. Each knows its WebSocket URL, what to s
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -14,9 +15,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "tests" / "jupyterhub"))
+
+from hub_harness import SERVICE, JupyterHubProcess  # noqa: E402
 
 from support.server import HubServer, free_port  # noqa: E402
 
@@ -138,6 +144,56 @@ class Hub(System):
         with ThreadPoolExecutor(8) as pool:
             records = list(pool.map(create, range(n)))
         return [Job(r["callback"]["url"], r["callback"]["token"], r["job_id"], r["id"]) for r in records]
+
+
+class Service(System):
+    """The JupyterHub service (``python -m meshprogress_nb.service --processes=N``) managed by a real JupyterHub
+    (tests/jupyterhub's harness: the documented example config). Workers post to the service's own port, as the
+    bare baseline is posted to: the hub's proxy is not what is measured."""
+
+    def __init__(self, root: Path, redis_url: str, prefix: str, processes: int) -> None:
+        super().__init__(name=f"service-{processes}", ws_url="")
+        self.processes = processes
+        self.hub = JupyterHubProcess(
+            root,
+            users=["alice"],
+            groups={},
+            redis_url=redis_url,
+            redis_prefix=prefix,
+            service_args=(f"--processes={processes}",),
+        )
+        self.direct = f"http://127.0.0.1:{self.hub.service_port}/services/{SERVICE}/"
+        self.token = ""
+        self.info = {"processes": processes}
+
+    def start(self) -> Service:
+        self.hub.start()
+        self.token = asyncio.run(self.hub.api_token("alice"))
+        self.pid = _service_pid(self.hub)
+        return self
+
+    def stop(self) -> None:
+        self.hub.stop()
+
+    def jobs(self, n: int) -> list[Job]:
+        api, auth = self.direct + "meshprogress/api/v1/meshes", {"Authorization": f"token {self.token}"}
+
+        def create(i: int) -> dict[str, Any]:
+            return _request(api, {"source": f"bench-{i}.png", "dispatch": False}, auth)
+
+        with ThreadPoolExecutor(8) as pool:
+            records = list(pool.map(create, range(n)))
+        url = records[0]["callback"]["url"].replace(self.hub.service_url, self.direct)
+        return [Job(url, r["callback"]["token"], r["job_id"], r["id"]) for r in records]
+
+
+def _service_pid(hub: JupyterHubProcess) -> int:
+    """The service process JupyterHub started (with several processes, their parent)."""
+    assert hub.process is not None
+    for child in psutil.Process(hub.process.pid).children():
+        if "meshprogress_nb.service" in child.cmdline():
+            return child.pid
+    raise RuntimeError("JupyterHub runs no meshprogress service")
 
 
 class BareTornado(System):

@@ -12,7 +12,8 @@ so the service sees the hub user. Job owners are hub users; the hub's admins and
     jupyterhub -f server_extension/jupyterhub_config.py
 
 Optional: MESHPROGRESS_REDIS_PREFIX (share a Redis with other applications), MESHPROGRESS_SERVICE_PORT (10102),
-MESHPROGRESS_SERVICE_HOST (the address users' servers reach the service at, 127.0.0.1).
+MESHPROGRESS_SERVICE_HOST (the address users' servers reach the service at, 127.0.0.1),
+MESHPROGRESS_SERVICE_PROCESSES (1: how many service processes share its port, e.g. the hub host's cores).
 
 MESHPROGRESS_TRUSTED_TEAM=1 selects the older mode, for a team whose members trust each other with everything:
 every user's server also gets the secret and the Redis URL (so any user's code can read and change every job),
@@ -72,7 +73,13 @@ c.JupyterHub.services = [
     {
         "name": SERVICE,
         "url": f"http://{SERVICE_HOST}:{SERVICE_PORT}",
-        "command": [sys.executable, "-m", "meshprogress_nb.service", *options],
+        "command": [
+            sys.executable,
+            "-m",
+            "meshprogress_nb.service",
+            f"--processes={os.environ.get('MESHPROGRESS_SERVICE_PROCESSES', '1')}",
+            *options,
+        ],
         "environment": credentials,
         "display": False,
     }

@@ -333,11 +333,10 @@ class ProgressHub:
         compare-and-set like any other, and any other outcome (a refusal, nothing to change) is worked out
         again on the store's state before it stands.
         """
-        current = hint
+        current, from_store = hint, False
         for _ in range(MAX_CAS_ATTEMPTS):
-            from_store = current is None
             if current is None:
-                current = await self.backend.get_mesh(mesh_id)
+                current, from_store = await self.backend.get_mesh(mesh_id), True
                 if current is None:
                     self.recent.forget(mesh_id)
                     raise NotFound(f"Mesh {mesh_id} not found")
@@ -355,13 +354,13 @@ class ProgressHub:
                 current = None
                 continue
             delta = state.member_delta(current, updated) if updated.batch_id is not None else None
-            written, _ = await self.backend.save_mesh(
-                current, updated, delta, encode(mesh_payload(updated)), _encode_batch
-            )
-            if written:
+            saved = await self.backend.save_mesh(current, updated, delta, encode(mesh_payload(updated)), _encode_batch)
+            if saved.written:
                 self.recent.remember(updated)
                 return updated
-            current = None
+            current, from_store = saved.current, saved.current is not None  # the winner's state, if the store said
+            if current is not None:
+                self.recent.remember(current)
         raise RuntimeError(f"mesh {mesh_id}: too many concurrent writers")
 
     async def _admit(self, sources: list[str], params: dict[str, Any], field: str) -> None:

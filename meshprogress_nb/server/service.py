@@ -9,16 +9,27 @@ port, base URL and OAuth client from the ``JUPYTERHUB_*`` environment of a manag
 requests with ``HubOAuth`` (tokens and cookies, limited to ``access:services!service=<name>``), and this package's
 hub, unchanged. Everything else jupyter-server offers (kernels, contents, terminals) is refused: users may reach
 the service, not run code in it.
+
+Run by the supervisor of ``--processes=N`` (:mod:`.processes`), the server binds its port with ``SO_REUSEPORT``
+beside its siblings and stops when the supervisor's pipe closes.
 """
 
 from __future__ import annotations
 
+import logging
 import sys
 from typing import Any
 
 from jupyter_server.auth.authorizer import Authorizer
+from jupyter_server.serverapp import ServerApp
+from jupyterhub.log import log_request as hub_log_request
 from jupyterhub.services.auth import _ExpiringDict
+from jupyterhub.singleuser.extension import JupyterHubSingleUser
+from tornado.ioloop import IOLoop
+from traitlets import Bool
 from traitlets.config import Config
+
+from .handlers import CallbackHandler
 
 HUB_EXTENSION = "jupyterhub"  # the package whose extension point is JupyterHub's single-user extension
 
@@ -51,32 +62,90 @@ class HubOnlyAuthorizer(Authorizer):
         return False
 
 
+class ServiceServerApp(ServerApp):
+    """jupyter-server that can share its port with its siblings (``SO_REUSEPORT``; the kernel spreads the
+    connections over them)."""
+
+    reuse_port = Bool(False, help="Bind the port with SO_REUSEPORT (set by the supervisor of --processes)")
+
+    def _find_http_port(self) -> None:
+        """The port is JupyterHub's (no retries): probing it without SO_REUSEPORT would find the siblings on it."""
+        if not self.reuse_port:
+            super()._find_http_port()
+
+    def _bind_http_server_tcp(self) -> bool:
+        if not self.reuse_port:
+            return super()._bind_http_server_tcp()
+        self.http_server.listen(self.port, self.ip, reuse_port=True)
+        return True
+
+
+class ServiceSingleUser(JupyterHubSingleUser):
+    """JupyterHub's single-user extension, making a :class:`ServiceServerApp` (the extension itself is JupyterHub's)."""
+
+    serverapp_class = ServiceServerApp
+
+
+def stop_with_parent(serverapp: ServerApp, fd: int) -> None:
+    """Stop the server when the supervisor's end of the pipe closes: the supervisor died, however it died."""
+
+    def parent_gone(fd: int, events: int) -> None:
+        IOLoop.current().remove_handler(fd)
+        serverapp.log.warning("meshprogress: the service's supervisor is gone: stopping")
+        serverapp.stop()
+
+    serverapp.io_loop.add_handler(fd, parent_gone, IOLoop.READ)
+
+
+def log_request(handler: Any) -> None:
+    """JupyterHub's access log, but an accepted callback is a debug line of the callbacks' logger.
+
+    JupyterHub's ``log_request`` writes an info line (and Prometheus samples) for every request: with every
+    user's workers posting to the service, that was 8 % of its CPU under load (bench/run.py, py-spy). Refused
+    callbacks keep JupyterHub's line.
+    """
+    if isinstance(handler, CallbackHandler) and handler.get_status() < 400:
+        if handler.log.isEnabledFor(logging.DEBUG):
+            request = handler.request
+            handler.log.debug(
+                "%d %s %s %.2fms", handler.get_status(), request.method, request.path, 1000 * request.request_time()
+            )
+        return
+    hub_log_request(handler)
+
+
 def service_config() -> Config:
     """Defaults of the service process; config files and the command line override them."""
     return Config(
         {
-            "ServerApp": {"authorizer_class": HubOnlyAuthorizer, "terminals_enabled": False},
+            "ServerApp": {
+                "authorizer_class": HubOnlyAuthorizer,
+                "terminals_enabled": False,
+                "tornado_settings": {"log_function": log_request},
+            },
             # Jobs are run by workers elsewhere; a job created through the service is not run by it.
             "MeshProgress": {"dispatcher": "none"},
         }
     )
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Start the service; JupyterHub runs it as a managed service (see docs/jupyterhub.md)."""
-    from jupyterhub.singleuser.extension import JupyterHubSingleUser
+def main(argv: list[str] | None = None, parent: int | None = None) -> None:
+    """Start the service; JupyterHub runs it as a managed service (see docs/jupyterhub.md).
 
-    serverapp = JupyterHubSingleUser.make_serverapp(jpserver_extensions={HUB_EXTENSION: True, "meshprogress_nb": True})
+    ``parent``: the supervisor's pipe, when this is one of ``--processes`` copies.
+    """
+    serverapp = ServiceSingleUser.make_serverapp(jpserver_extensions={HUB_EXTENSION: True, "meshprogress_nb": True})
+    assert isinstance(serverapp, ServiceServerApp)
+    serverapp.reuse_port = parent is not None
     serverapp.update_config(service_config())
     serverapp.initialize(
         argv=sys.argv[1:] if argv is None else argv,
         starter_extension=JupyterHubSingleUser.name,
         find_extensions=False,
     )
-    hub_auth = serverapp.identity_provider.hub_auth
+    identity: Any = serverapp.identity_provider  # JupyterHub's, which holds its HubOAuth
+    hub_auth = identity.hub_auth
     hub_auth.cache = BoundedAuthCache(hub_auth.cache_max_age, AUTH_CACHE_ENTRIES)
+    if parent is not None:
+        stop_with_parent(serverapp, parent)
     serverapp.start()
-
-
-if __name__ == "__main__":
-    main()

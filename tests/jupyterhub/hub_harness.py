@@ -48,9 +48,17 @@ class JupyterHubProcess:
     """``jupyterhub`` in its own process group; ``stop()`` lets it stop its proxy, servers and service."""
 
     def __init__(
-        self, root: Path, *, users: list[str], groups: dict[str, list[str]], redis_url: str, redis_prefix: str
+        self,
+        root: Path,
+        *,
+        users: list[str],
+        groups: dict[str, list[str]],
+        redis_url: str,
+        redis_prefix: str,
+        service_args: tuple[str, ...] = (),
     ) -> None:
         self.root = root
+        self.service_args = service_args
         self.users = users
         self.groups = groups
         self.redis_url = redis_url
@@ -100,6 +108,7 @@ class JupyterHubProcess:
             # The tests run as root: jupyter-server refuses that unless told.
             "c.Spawner.args.append('--allow-root')",
             "c.JupyterHub.services[0]['command'].append('--allow-root')",
+            f"c.JupyterHub.services[0]['command'].extend({list(self.service_args)!r})",
             "c.JupyterHub.services[0]['timeout'] = 120  # a jupyter-server on a busy machine",
             "c.Spawner.start_timeout = 120",
             "c.Spawner.http_timeout = 120",

@@ -63,6 +63,17 @@ BatchEncoder = Callable[[Batch], bytes]
 """Encodes a batch's payload; the backend publishes it after a member's write changed the batch."""
 
 
+@dataclass(frozen=True)
+class Saved:
+    """What :meth:`Backend.save_mesh` did."""
+
+    written: bool
+    batch: Batch | None = None
+    """The updated batch, when the mesh is a member of one."""
+    current: Mesh | None = None
+    """Not written: the stored mesh, when the backend read it in the same step (the caller then need not)."""
+
+
 class Backend(Protocol):
     """State and fan-out, shared by every server that uses the same backend."""
 
@@ -95,10 +106,10 @@ class Backend(Protocol):
 
     async def save_mesh(
         self, old: Mesh, new: Mesh, delta: BatchDelta | None, mesh_message: bytes, batch_message: BatchEncoder
-    ) -> tuple[bool, Batch | None]:
+    ) -> Saved:
         """Write ``new`` only if the stored version is still ``old.version``; apply ``delta`` to its batch and
         publish ``mesh_message`` on the mesh's stream in the same atomic step, then the updated batch,
-        encoded by ``batch_message``, on the batch's stream. Returns (written, updated batch)."""
+        encoded by ``batch_message``, on the batch's stream."""
         ...
 
     async def stalled(self, before: float, limit: int) -> list[int]:

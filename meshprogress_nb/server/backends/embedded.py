@@ -21,7 +21,7 @@ from ..pacing import CHUNK, Pacer
 from ..quotas import NO_QUOTA, CreationWindow, Quota, too_many_active
 from ..streams import batch_stream, mesh_stream
 from . import ids
-from .base import BatchEncoder, MeshSpec, Subscriber, new_batch, new_mesh
+from .base import BatchEncoder, MeshSpec, Saved, Subscriber, new_batch, new_mesh
 from .codec import batch_dict, batch_from_dict, mesh_dict, mesh_from_dict
 
 log = logging.getLogger(__name__)
@@ -187,7 +187,7 @@ class EmbeddedBackend:
 
     async def save_mesh(
         self, old: Mesh, new: Mesh, delta: BatchDelta | None, mesh_message: bytes, batch_message: BatchEncoder
-    ) -> tuple[bool, Batch | None]:
+    ) -> Saved:
         batch = None
         with _transaction(self.db):
             cursor = self.db.execute(
@@ -195,13 +195,13 @@ class EmbeddedBackend:
                 (new.status.value, new.updated_at, new.version, json.dumps(mesh_dict(new)), new.id, old.version),
             )
             if cursor.rowcount != 1:
-                return False, None
+                return Saved(False)
             if new.batch_id is not None and delta is not None and not delta.empty:
                 batch = self._apply_delta(new.batch_id, delta, new.updated_at)
         self._deliver(mesh_stream(new.id), mesh_message)
         if batch is not None:
             self._deliver(batch_stream(batch.id), batch_message(batch))
-        return True, batch
+        return Saved(True, batch)
 
     def _apply_delta(self, batch_id: int, delta: BatchDelta, now: float) -> Batch | None:
         row = self.db.execute("SELECT data FROM batches WHERE id = ? AND data != '{}'", (batch_id,)).fetchone()

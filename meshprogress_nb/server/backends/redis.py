@@ -25,7 +25,7 @@ from ..quotas import NO_QUOTA, Quota, too_many_active, too_many_created
 from ..streams import batch_stream, mesh_stream
 from .admission import ADMIT, RESERVATION_GRACE
 from .autopipeline import AutoPipeline
-from .base import BackendUnavailable, BatchEncoder, MeshSpec, Subscriber, new_batch, new_mesh
+from .base import BackendUnavailable, BatchEncoder, MeshSpec, Saved, Subscriber, new_batch, new_mesh
 from .codec import COUNT_PREFIX, batch_fields, batch_from_fields, changed_fields, mesh_fields, mesh_from_fields
 from .ids import NEXT_IDS
 from .redis_pubsub import RedisSubscriptions
@@ -35,8 +35,10 @@ from .redis_pubsub import RedisSubscriptions
 #       as one JSON object of field -> encoded value (one argument packs far cheaper than 2n), the active set's
 #       change ("-": the job ended, "+": a retry made it active again, "": none), then for a batch:
 #       progress delta, started_at, updated_at, count field/delta pairs.
+# Returns the batch's fields (none for a mesh in no batch) or, if the version differs, {the stored mesh's fields}:
+# the writer retries from them without another round trip (several service processes write the same meshes).
 SAVE_MESH = """
-if redis.call('HGET', KEYS[1], 'version') ~= ARGV[1] then return false end
+if redis.call('HGET', KEYS[1], 'version') ~= ARGV[1] then return {redis.call('HGETALL', KEYS[1])} end
 local fields = {}
 for name, value in pairs(cjson.decode(ARGV[6])) do
   fields[#fields + 1] = name
@@ -233,7 +235,7 @@ class RedisBackend:
     @_unavailable_on_error
     async def save_mesh(
         self, old: Mesh, new: Mesh, delta: BatchDelta | None, mesh_message: bytes, batch_message: BatchEncoder
-    ) -> tuple[bool, Batch | None]:
+    ) -> Saved:
         fields = changed_fields(old, new)  # the hash holds ``old`` whenever the version check passes
         keys = [self.key(f"mesh:{new.id}"), self.key("meshes:processing"), self.key(f"user:{new.user}:active")]
         score = str(new.updated_at) if new.status is Status.PROCESSING else ""
@@ -250,15 +252,16 @@ class RedisBackend:
         except NoScriptError:  # a Redis that restarted or flushed its scripts
             await self.redis.script_load(SAVE_MESH)
             result = await self.pipeline.execute("EVALSHA", self._save_sha, len(keys), *keys, *args)
-        if result is None:
-            return False, None
+        if len(result) == 1:  # {stored fields}: another writer won
+            stored = dict(zip(result[0][::2], result[0][1::2], strict=True))
+            return Saved(False, current=mesh_from_fields(stored) if stored else None)
         if new.dispatched and new.status is Status.PENDING and old.status is not Status.PENDING:  # a retry
             await self.redis.zadd(self.key("meshes:unstarted"), {str(new.id): new.updated_at})
         if not result:
-            return True, None
+            return Saved(True)
         batch = batch_from_fields(dict(zip(result[::2], result[1::2], strict=True)))
         await self.redis.publish(self.key(batch_stream(batch.id)), batch_message(batch))
-        return True, batch
+        return Saved(True, batch)
 
     @_unavailable_on_error
     async def stalled(self, before: float, limit: int) -> list[int]:

@@ -6,8 +6,10 @@ import json
 
 import pytest
 
+from meshprogress_nb import state
 from meshprogress_nb.models import Status
 from meshprogress_nb.server.backends import BackendUnavailable
+from meshprogress_nb.server.backends.redis import RedisBackend
 from meshprogress_nb.server.backends.redis_pubsub import RedisSubscriptions
 from meshprogress_nb.server.identity import Identity
 from meshprogress_nb.server.streams import batch_stream, mesh_stream, parse
@@ -78,3 +80,18 @@ def test_stream_names_are_made_and_parsed_in_one_place() -> None:
     for bad in ("mesh_progress:", "mesh_progress:-1", "other:1", "batch_progress:1x"):
         with pytest.raises(ValueError):
             parse(bad)
+
+
+async def test_a_write_from_a_stale_state_is_refused_and_redis_returns_the_stored_state(core: Core) -> None:
+    """Several service processes write the same meshes: a loser gets the winner's state in the same round trip."""
+    hub = core.hub
+    stale = await hub.create_mesh(ALICE, "a.png", "", {}, dispatch=False)
+    await hub.report(hub.tokens.issue(stale.id, stale.job_id), stale.job_id, Report(progress=40, seq=1))
+    stored = await hub.backend.get_mesh(stale.id)
+    assert stored is not None and stored.version > stale.version
+    updated = state.apply_report(stale, Report(progress=10, seq=1), core.clock.time())
+    assert updated is not None
+    saved = await hub.backend.save_mesh(stale, updated, None, b"{}", lambda batch: b"{}")
+    assert not saved.written
+    assert saved.current == (stored if isinstance(hub.backend, RedisBackend) else None)
+    assert await hub.backend.get_mesh(stale.id) == stored
