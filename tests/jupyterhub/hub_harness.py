@@ -23,6 +23,7 @@ from typing import Any
 
 import httpx
 
+from support.lab import link_checkout_build
 from support.requirements import missing
 from support.server import free_port
 
@@ -82,6 +83,10 @@ class JupyterHubProcess:
     def user_url(self, name: str) -> str:
         return f"{self.url}user/{name}/"
 
+    def home(self, name: str) -> Path:
+        """The user's home, their server's working and root directory."""
+        return self.root / "home" / name
+
     def _config(self) -> Path:
         # The service reads no personal Jupyter config: it gets directories of its own.
         service_dirs = {
@@ -103,7 +108,7 @@ class JupyterHubProcess:
             f"c.Authenticator.allowed_users = {set(self.users)!r}",
             f"c.JupyterHub.load_groups = {{g: {{'users': u}} for g, u in {self.groups!r}.items()}}",
             "c.JupyterHub.spawner_class = 'jupyterhub.spawner.SimpleLocalProcessSpawner'",
-            f"c.SimpleLocalProcessSpawner.home_dir_template = {str(self.root / 'home' / '{username}')!r}",
+            f"c.SimpleLocalProcessSpawner.home_dir_template = {str(self.home('{username}'))!r}",
             f"c.Spawner.cmd = [{sys.executable!r}, '-m', 'jupyterhub.singleuser']",
             # The tests run as root: jupyter-server refuses that unless told.
             "c.Spawner.args.append('--allow-root')",
@@ -122,6 +127,9 @@ class JupyterHubProcess:
         return path
 
     def start(self, timeout: float = 120.0) -> JupyterHubProcess:
+        for name in self.users:
+            # Users' JupyterLab loads this checkout's front end: their servers' HOME holds their Jupyter data dir.
+            link_checkout_build(self.home(name) / ".local" / "share" / "jupyter")
         env = dict(os.environ)
         env.update(
             # This checkout, not whichever copy is installed: the servers and the service inherit PYTHONPATH.

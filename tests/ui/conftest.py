@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from notebook_ui import start_lab
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
-from support.lab import CHROMIUM, CHROMIUM_ARGS, LabServer
+from support.lab import CHROMIUM_ARGS, LabServer
+from support.notebook_ui import chromium_page, start_lab
 
 # A loaded CI machine renders late: every expectation without its own timeout waits this long, not Playwright's 5 s.
 expect.set_options(timeout=20_000)
@@ -32,10 +32,5 @@ def chromium_args() -> list[str]:
 
 @pytest.fixture
 def page(lab: LabServer, chromium_args: list[str]) -> Iterator[Page]:
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=chromium_args)
-        page = browser.new_context(viewport={"width": 1280, "height": 1000}).new_page()
-        page.on("dialog", lambda dialog: dialog.accept())
-        page.on("console", lambda message: message.type == "error" and print("console:", message.text))
+    with chromium_page(chromium_args) as page:
         yield page
-        browser.close()

@@ -6,7 +6,10 @@ from __future__ import annotations
 import re
 
 import pytest
-from notebook_ui import (
+from playwright.sync_api import Page, expect
+
+from support.lab import LabServer
+from support.notebook_ui import (
     callback,
     dump_targets,
     forget_targets,
@@ -18,9 +21,6 @@ from notebook_ui import (
     widget,
     write_notebook,
 )
-from playwright.sync_api import Page, expect
-
-from support.lab import LabServer
 
 #: Contrast of each visible element that holds text itself, against the colour painted behind it.
 EVERY_TEXT = """(roots) => {
@@ -78,7 +78,7 @@ def test_every_text_reads_at_4_5_to_1(page: Page, lab: LabServer, theme: str) ->
         + dump_targets("[mesh.record, *batch.record['meshes']]", "contrast-callbacks.json")
         + "display(mesh, batch)",
     )
-    forget_targets(lab, "contrast-callbacks.json")
+    forget_targets(lab.root, "contrast-callbacks.json")
     set_theme(lab, theme)
     try:
         open_ready(page, lab, "contrast.ipynb")
@@ -88,11 +88,11 @@ def test_every_text_reads_at_4_5_to_1(page: Page, lab: LabServer, theme: str) ->
         run_all(page)
         mesh, batch = widget(page, "contrast mesh"), widget(page, "contrast batch")
         expect(batch).to_be_visible(timeout=60_000)
-        mesh_target, *members = read_targets(lab, "contrast-callbacks.json")
-        callback(lab, mesh_target, progress=40, message="meshing")
-        callback(lab, members[0], status="completed")
-        callback(lab, members[1], status="failed", message="No such file or directory: b.png")
-        callback(lab, members[2], progress=50, message="meshing")
+        mesh_target, *members = read_targets(lab.root, "contrast-callbacks.json")
+        callback(mesh_target, progress=40, message="meshing")
+        callback(members[0], status="completed")
+        callback(members[1], status="failed", message="No such file or directory: b.png")
+        callback(members[2], progress=50, message="meshing")
         expect(mesh.locator(".mp-Progress-percent")).to_have_text("40%", timeout=30_000)
         expect(batch.locator(".mp-Progress-counts")).to_have_text("1 completed, 1 failed of 4", timeout=30_000)
         expect(batch.locator(".mp-Progress-member[data-status='failed']")).to_be_visible(timeout=30_000)

@@ -14,7 +14,11 @@ from pathlib import Path
 import httpx
 import nbformat
 import pytest
-from notebook_ui import (
+from playwright.sync_api import Page, expect, sync_playwright
+
+from meshprogress_nb.demo import workspace
+from support.lab import CHROMIUM, CHROMIUM_ARGS, LabServer
+from support.notebook_ui import (
     callback,
     dump_targets,
     forget_targets,
@@ -29,10 +33,6 @@ from notebook_ui import (
     widget,
     write_notebook,
 )
-from playwright.sync_api import Page, expect, sync_playwright
-
-from meshprogress_nb.demo import workspace
-from support.lab import CHROMIUM, CHROMIUM_ARGS, LabServer
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 SLOW = 200_000  # smoothing iterations: a job that runs long enough to be cancelled
@@ -142,12 +142,12 @@ def test_sidebar_lists_a_notebook_job_live_with_cancel_and_text_as_text(page: Pa
         + dump_targets("[panel_job.record]", "panel-callback.json")
         + "panel_job",
     )
-    forget_targets(lab, "panel-callback.json")
+    forget_targets(lab.root, "panel-callback.json")
     open_notebook(page, lab, "panel.ipynb")
     panel = open_panel(page)
     run_all(page)
 
-    (target,) = read_targets(lab, "panel-callback.json")
+    (target,) = read_targets(lab.root, "panel-callback.json")
     row = panel.locator(f".mp-JobRow[data-key='mesh:{target['id']}']")
     expect(row).to_be_visible(timeout=30_000)
     expect(row.locator(".mp-JobRow-title")).to_have_text("panel job")
@@ -156,15 +156,15 @@ def test_sidebar_lists_a_notebook_job_live_with_cancel_and_text_as_text(page: Pa
     expect(row.locator(".mp-JobRow-retry")).to_be_hidden()
 
     # Live: the row follows the worker's reports over the cable (the panel re-lists only every 10 s).
-    callback(lab, target, progress=30, message="meshing")
+    callback(target, progress=30, message="meshing")
     expect(row.locator("[role=progressbar]")).to_have_attribute("aria-valuenow", "30", timeout=5_000)
     expect(row.locator(".mp-JobRow-status")).to_have_text("Processing: meshing")
-    callback(lab, target, progress=55, message="smoothing")
+    callback(target, progress=55, message="smoothing")
     expect(row.locator("[role=progressbar]")).to_have_attribute("aria-valuenow", "55", timeout=5_000)
 
     # Worker text with markup stays text: no element is created, no script runs.
     payload = '<img src=x onerror="window.__xss=1">'
-    callback(lab, target, progress=60, message=payload)
+    callback(target, progress=60, message=payload)
     expect(row.locator(".mp-JobRow-status")).to_have_text(f"Processing: {payload}", timeout=5_000)
     assert panel.locator("img").count() == 0
     assert page.evaluate("() => window.__xss") is None
@@ -193,15 +193,15 @@ def test_a_saved_notebook_keeps_the_last_state_as_static_output(page: Page, lab:
         + dump_targets("[job.record]", "snapshot-callback.json")
         + "ProgressWidget(job.id)",
     )
-    forget_targets(lab, "snapshot-callback.json")
+    forget_targets(lab.root, "snapshot-callback.json")
     open_notebook(page, lab, "snapshot.ipynb")
     run_all(page)
     live = widget(page, "snapshot job")
     expect(live).to_be_visible(timeout=60_000)
-    (target,) = read_targets(lab, "snapshot-callback.json")
+    (target,) = read_targets(lab.root, "snapshot-callback.json")
 
-    callback(lab, target, progress=35, message="meshing")
-    callback(lab, target, status="failed", message="<b>bad</b> image")
+    callback(target, progress=35, message="meshing")
+    callback(target, status="failed", message="<b>bad</b> image")
     expect(live).to_have_class(re.compile(r"\bmp-mod-failed\b"), timeout=30_000)
 
     def shows(text: str):  # noqa: ANN202
@@ -267,12 +267,12 @@ def test_a_batch_of_1000_meshes_stays_responsive_and_completes(page: Page, lab: 
         + dump_targets("big.record['meshes']", "big-callbacks.json")
         + "big",
     )
-    forget_targets(lab, "big-callbacks.json")
+    forget_targets(lab.root, "big-callbacks.json")
     open_notebook(page, lab, "big.ipynb")
     run_all(page)
     big = widget(page, "big batch")
     expect(big.locator(".mp-Progress-counts")).to_have_text(f"0 completed of {BIG}", timeout=90_000)
-    targets = read_targets(lab, "big-callbacks.json")
+    targets = read_targets(lab.root, "big-callbacks.json")
     assert len(targets) == BIG
     page.evaluate(PERF_PROBE)
 
@@ -333,7 +333,7 @@ def test_a_batch_of_1000_meshes_stays_responsive_and_completes(page: Page, lab: 
         fresh = httpx.post(
             f"{lab.url}meshprogress/api/v1/meshes/{mesh['id']}/retry", params={"token": lab.token}
         ).json()
-        callback(lab, {**fresh["callback"], "job_id": fresh["job_id"]}, status="completed")
+        callback({**fresh["callback"], "job_id": fresh["job_id"]}, status="completed")
     expect(big).to_have_class(re.compile(r"\bmp-mod-completed\b"), timeout=60_000)
     expect(big.locator("[role=progressbar]").first).to_have_attribute("aria-valuenow", "100")
     expect(big.locator(".mp-Progress-counts")).to_have_text(f"{BIG} completed of {BIG}")
@@ -420,7 +420,7 @@ def test_the_widget_reads_well_in_either_theme(page: Page, lab: LabServer, theme
         + dump_targets("[job.record]", "themed-callback.json")
         + "ProgressWidget(job.id)",
     )
-    forget_targets(lab, "themed-callback.json")
+    forget_targets(lab.root, "themed-callback.json")
     set_theme(lab, theme)
     try:
         open_notebook(page, lab, "themed.ipynb")
@@ -429,8 +429,8 @@ def test_the_widget_reads_well_in_either_theme(page: Page, lab: LabServer, theme
         run_all(page)
         live = widget(page, "themed job")
         expect(live).to_be_visible(timeout=60_000)
-        (target,) = read_targets(lab, "themed-callback.json")
-        callback(lab, target, progress=40, message="meshing")
+        (target,) = read_targets(lab.root, "themed-callback.json")
+        callback(target, progress=40, message="meshing")
         expect(live.locator(".mp-Progress-percent")).to_have_text("40%", timeout=30_000)
         processing = contrast_of(live)
         cancel = httpx.post(f"{lab.url}meshprogress/api/v1/meshes/{target['id']}/cancel", params={"token": lab.token})
@@ -475,13 +475,13 @@ def test_widget_outlives_its_kernel_and_a_server_restart(tmp_path: Path) -> None
                 "token": retried["callback"]["token"],
                 "job_id": retried["job_id"],
             }
-            callback(server, target, progress=30, message="no kernel needed")
+            callback(target, progress=30, message="no kernel needed")
             expect(card).to_contain_text("no kernel needed", timeout=30_000)
 
             server.stop()
             expect(card).not_to_have_class(re.compile("mp-mod-connected"), timeout=60_000)
             server.start()
-            callback(server, target, progress=70, message="after the restart")
+            callback(target, progress=70, message="after the restart")
             expect(card).to_have_class(re.compile("mp-mod-connected"), timeout=90_000)
             expect(card).to_contain_text("after the restart", timeout=30_000)
             assert float(card.locator("[role=progressbar]").first.get_attribute("aria-valuenow") or 0) == 70

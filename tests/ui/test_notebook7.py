@@ -9,14 +9,14 @@ from pathlib import Path
 
 import httpx
 import pytest
-from notebook_ui import (
+from playwright.sync_api import Page, expect
+
+from support.lab import LabServer
+from support.notebook_ui import (
     callback,
     start_lab,
     write_notebook,
 )
-from playwright.sync_api import Page, expect
-
-from support.lab import LabServer
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +57,7 @@ def test_the_sidebar_opens_from_the_view_menu_in_notebook_7(page: Page, lab: Lab
         row = panel.locator(f".mp-JobRow[data-key='mesh:{twin['id']}']")
         expect(row.locator(".mp-JobRow-title")).to_have_text("twin", timeout=30_000)
         expect(row.locator(".mp-JobRow-kind")).to_have_text(re.compile(rf"^Mesh {twin['id']} · .+\d\d:\d\d"))
-    callback(lab, twins[0], progress=30, message="meshing")
+    callback(twins[0], progress=30, message="meshing")
     row = panel.locator(f".mp-JobRow[data-key='mesh:{twins[0]['id']}']")
     expect(row.locator("[role=progressbar]")).to_have_attribute("aria-valuenow", "30", timeout=15_000)
 

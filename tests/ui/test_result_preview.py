@@ -17,7 +17,11 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pytest
-from notebook_ui import (
+from PIL import Image
+from playwright.sync_api import Locator, Page, expect
+
+from support.lab import CHROMIUM_ARGS, LabServer
+from support.notebook_ui import (
     kernel_busy,
     open_notebook,
     run_all,
@@ -26,10 +30,6 @@ from notebook_ui import (
     widget,
     write_notebook,
 )
-from PIL import Image
-from playwright.sync_api import Locator, Page, expect
-
-from support.lab import CHROMIUM_ARGS, LabServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -7,7 +7,10 @@ from __future__ import annotations
 import re
 
 import httpx
-from notebook_ui import (
+from playwright.sync_api import Page, expect
+
+from support.lab import LabServer
+from support.notebook_ui import (
     callback,
     dump_targets,
     forget_targets,
@@ -18,9 +21,6 @@ from notebook_ui import (
     widget,
     write_notebook,
 )
-from playwright.sync_api import Page, expect
-
-from support.lab import LabServer
 
 JOB_MIME = "application/vnd.meshprogress.job+json"
 
@@ -40,15 +40,15 @@ def test_a_reopened_notebook_shows_its_job_live_after_a_kernel_restart(page: Pag
         + dump_targets("[job.record]", "reopened-callback.json")
         + "job",
     )
-    forget_targets(lab, "reopened-callback.json")
+    forget_targets(lab.root, "reopened-callback.json")
     open_ready(page, lab, "reopened.ipynb")
     run_all(page)
     card = widget(page, "reopened job")
     expect(card).to_be_visible(timeout=60_000)
     # The first drawing is the state the kernel had (the job handle's record), not "Connecting…".
     expect(card.locator(".mp-Progress-status")).to_have_text("Queued", timeout=60_000)
-    (target,) = read_targets(lab, "reopened-callback.json")
-    callback(lab, target, progress=40, message="meshing")
+    (target,) = read_targets(lab.root, "reopened-callback.json")
+    callback(target, progress=40, message="meshing")
     expect(card.locator(".mp-Progress-percent")).to_have_text("40%", timeout=30_000)
 
     # Saved mid-run, the static rendering says 40% (the kernel rewrites it only when the job ends).
@@ -63,7 +63,7 @@ def test_a_reopened_notebook_shows_its_job_live_after_a_kernel_restart(page: Pag
 
     # The kernel restarts: the widget stays live, with one indicator (no ipywidgets "disconnected" mark).
     restart_kernels(lab)
-    callback(lab, target, progress=55, message="smoothing")
+    callback(target, progress=55, message="smoothing")
     expect(card.locator(".mp-Progress-percent")).to_have_text("55%", timeout=30_000)
     expect(card).to_have_class(re.compile(r"\bmp-mod-connected\b"))
     assert page.locator(".jupyter-widgets-disconnected").count() == 0
@@ -75,7 +75,7 @@ def test_a_reopened_notebook_shows_its_job_live_after_a_kernel_restart(page: Pag
     expect(page.get_by_text("model not found")).to_have_count(0)
     expect(card.locator(".mp-Progress-percent")).to_have_text("55%", timeout=30_000)
     expect(card).to_have_class(re.compile(r"\bmp-mod-connected\b"), timeout=30_000)
-    callback(lab, target, progress=80, message="writing")
+    callback(target, progress=80, message="writing")
     expect(card.locator(".mp-Progress-status")).to_have_text("Processing: writing", timeout=30_000)
     assert page.locator(".jupyter-widgets-disconnected").count() == 0
 
@@ -83,5 +83,5 @@ def test_a_reopened_notebook_shows_its_job_live_after_a_kernel_restart(page: Pag
     outputs = save_until(page, path, shows("80%"))
     (output,) = [o for o in outputs if JOB_MIME in o.get("data", {})]
     assert output["data"]["text/plain"].startswith("reopened job: 80%, Processing, writing")
-    callback(lab, target, status="completed", result_url="/r.ply")
+    callback(target, status="completed", result_url="/r.ply")
     expect(card).to_have_class(re.compile(r"\bmp-mod-completed\b"), timeout=30_000)

@@ -1,5 +1,6 @@
 """What the browser tests do in JupyterLab as a user would: write and open notebooks, run them, find the widgets and
-the sidebar, post a worker's callbacks, save, switch themes."""
+the sidebar, post a worker's callbacks, save, switch themes; in a Jupyter of their own (tests/ui) or in a hub user's
+server (tests/jupyterhub)."""
 
 from __future__ import annotations
 
@@ -7,26 +8,45 @@ import contextlib
 import json
 import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import nbformat
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, expect, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from meshprogress_nb.demo import workspace
-from support.lab import CHECKOUT_BUILD, CHROMIUM, LabServer
-from support.requirements import missing
+
+from .lab import CHECKOUT_BUILD, CHROMIUM, CHROMIUM_ARGS, LabServer
+from .requirements import missing
 
 
-def start_lab(tmp_path_factory: pytest.TempPathFactory, name: str, app: str = "jupyterlab") -> LabServer:
-    """A server with this checkout's front end on the demo workspace, once Chromium and the build are there."""
+def need_browser() -> None:
+    """Chromium and this checkout's built front end, or the test is skipped (failed under MESHPROGRESS_REQUIRE_ALL)."""
     if not os.path.exists(CHROMIUM):
         missing(f"{CHROMIUM} (apt-get install chromium)")
     if not (CHECKOUT_BUILD / "package.json").is_file():
         missing("the built front end (cd labextension && jlpm install && jlpm build)")
+
+
+def start_lab(tmp_path_factory: pytest.TempPathFactory, name: str, app: str = "jupyterlab") -> LabServer:
+    """A server with this checkout's front end on the demo workspace, once Chromium and the build are there."""
+    need_browser()
     return LabServer(workspace(tmp_path_factory.mktemp(name)), app=app).start()
+
+
+@contextlib.contextmanager
+def chromium_page(args: list[str] = CHROMIUM_ARGS) -> Iterator[Page]:
+    """A page of a fresh headless Chromium that accepts dialogs and prints the console's errors."""
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=args)
+        page = browser.new_context(viewport={"width": 1280, "height": 1000}).new_page()
+        page.on("dialog", lambda dialog: dialog.accept())
+        page.on("console", lambda message: message.type == "error" and print("console:", message.text))
+        yield page
+        browser.close()
 
 
 def write_notebook(path: Path, *sources: str) -> Path:
@@ -41,6 +61,11 @@ def write_notebook(path: Path, *sources: str) -> Path:
 def open_notebook(page: Page, lab: LabServer, name: str) -> None:
     # `reset`: a clean workspace, not the notebooks an earlier test left open.
     page.goto(f"{lab.url}lab/tree/{name}?token={lab.token}&reset")
+    wait_for_notebook(page)
+
+
+def wait_for_notebook(page: Page) -> None:
+    """Once JupyterLab shows the notebook just opened and its kernel."""
     page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=90_000)
     page.wait_for_selector(
         ".jp-Notebook-ExecutionIndicator[data-status='idle'], .jp-Toolbar-kernelStatus, .jp-KernelStatus",
@@ -116,14 +141,14 @@ def dump_targets(records: str, file: str) -> str:
     )
 
 
-def forget_targets(lab: LabServer, file: str) -> None:
-    """Remove what an earlier run of the notebook wrote, before running it again."""
-    (lab.root / file).unlink(missing_ok=True)
+def forget_targets(root: Path, file: str) -> None:
+    """Remove what an earlier run of the notebook (in the server's ``root``) wrote, before running it again."""
+    (root / file).unlink(missing_ok=True)
 
 
-def read_targets(lab: LabServer, file: str, timeout: float = 90) -> list[dict]:
-    """The targets :func:`dump_targets` wrote, once the kernel has written them."""
-    path = lab.root / file
+def read_targets(root: Path, file: str, timeout: float = 90) -> list[dict]:
+    """The targets :func:`dump_targets` wrote in the server's ``root``, once the kernel has written them."""
+    path = root / file
     deadline = time.monotonic() + timeout
     while not path.exists():
         assert time.monotonic() < deadline, f"the notebook never wrote {file}"
@@ -131,7 +156,8 @@ def read_targets(lab: LabServer, file: str, timeout: float = 90) -> list[dict]:
     return json.loads(path.read_text())
 
 
-def callback(lab: LabServer, target: dict, **fields: object) -> None:
+def callback(target: dict, **fields: object) -> None:
+    """Post as the job's worker: its callback URL and token, nothing else."""
     response = httpx.post(
         target["url"],
         json={"job_id": target["job_id"], **fields},
@@ -170,5 +196,10 @@ def set_theme(lab: LabServer, theme: str) -> None:
 def open_ready(page: Page, lab: LabServer, name: str) -> None:
     """Open a notebook; a loaded machine can make JupyterLab ask for the kernel: take the preferred one."""
     open_notebook(page, lab, name)
+    take_preferred_kernel(page)
+
+
+def take_preferred_kernel(page: Page) -> None:
+    """Accept JupyterLab's kernel dialog, if a loaded machine made it ask."""
     with contextlib.suppress(PlaywrightTimeout):
         page.locator(".jp-Dialog .jp-mod-accept").first.click(timeout=5_000)
