@@ -23,7 +23,20 @@ from .limits import JobLimits, check_params
 
 log = logging.getLogger(__name__)
 
-PARAMS = frozenset({"mode", "kind", "labels", "levels", "target_faces", "smooth_iterations", "format"})
+PARAMS = frozenset(
+    {
+        "mode",
+        "kind",
+        "labels",
+        "levels",
+        "level",
+        "target_faces",
+        "smooth_iterations",
+        "height_scale",
+        "edge_length",
+        "format",
+    }
+)
 
 
 class Dispatch:

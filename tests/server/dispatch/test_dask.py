@@ -21,6 +21,8 @@ from support.server import HubServer, free_port
 pytestmark = pytest.mark.slow  # a Dask scheduler and workers
 
 API = "meshprogress/api/v1/"
+#: Tetrahedra of the head MRI at 2 % edges: about 19 s of fTetWild, long enough to queue behind and cancel.
+SLOW_JOB = {"source": "head.nii.gz", "params": {"kind": "tetrahedra", "format": "vtu", "edge_length": 0.02}}
 
 
 @pytest.fixture(scope="module")
@@ -66,11 +68,19 @@ def scheduler(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             )
         )
     try:
+        asyncio.run(workers_ready(address, 2))  # a busy machine starts them slowly: jobs would wait meanwhile
         yield address
     finally:
         for process in processes:
             process.terminate()
             process.wait(30)
+
+
+async def workers_ready(address: str, count: int) -> None:
+    from distributed import Client
+
+    async with Client(address, asynchronous=True, timeout=120) as client:
+        await client.wait_for_workers(count, timeout=180)
 
 
 async def scheduler_tasks(address: str) -> set[str]:
@@ -87,6 +97,7 @@ async def test_dask_dispatch_runs_jobs_and_cancel_cancels_the_future(scheduler: 
         extra=f"c.MeshProgress.dispatcher = 'dask'\nc.MeshProgress.dask_scheduler = {scheduler!r}\n"
         "c.MeshProgress.max_smooth_iterations = 30000",
     )
+    shutil.copy(head_mri() or "", tmp_path / "work" / "head.nii.gz")
     server.start(timeout=90)
     api = Api(server.url, "alice-token")
     try:
@@ -94,31 +105,22 @@ async def test_dask_dispatch_runs_jobs_and_cancel_cancels_the_future(scheduler: 
             f"{API}meshes", json={"source": str(SAMPLES / "terrain.png"), "params": {"target_faces": 10000}}
         )
         mesh = done.json()
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 240
         while (state := (await api.http.get(f"{API}meshes/{mesh['id']}")).json())["status"] != "completed":
             assert state["status"] in ("pending", "processing") and time.monotonic() < deadline, state
             await asyncio.sleep(0.3)
         assert (await api.http.get(state["result_url"].lstrip("/"))).status_code == 200
 
-        slow = (
-            await api.http.post(
-                f"{API}meshes", json={"source": str(SAMPLES / "crater.png"), "params": {"smooth_iterations": 30000}}
-            )
-        ).json()
+        slow = (await api.http.post(f"{API}meshes", json=SLOW_JOB)).json()
         while (await api.http.get(f"{API}meshes/{slow['id']}")).json()["status"] != "processing":
             assert time.monotonic() < deadline
             await asyncio.sleep(0.2)
         # Two more: one takes the other worker, the last waits in the scheduler's queue.
-        busy, queued = [
-            (
-                await api.http.post(
-                    f"{API}meshes", json={"source": str(SAMPLES / "crater.png"), "params": {"smooth_iterations": 30000}}
-                )
-            ).json()
-            for _ in range(2)
-        ]
+        busy, queued = [(await api.http.post(f"{API}meshes", json=SLOW_JOB)).json() for _ in range(2)]
         key = f"meshprogress-{queued['id']}-{queued['job_id']}"
-        assert key in await scheduler_tasks(scheduler)
+        while key not in await scheduler_tasks(scheduler):  # submitted after the create answer: on its way
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.2)
         assert (await api.http.post(f"{API}meshes/{queued['id']}/cancel")).json()["status"] == "cancelled"
         while key in await scheduler_tasks(scheduler):  # the future was cancelled, not left to run into a 409
             assert time.monotonic() < deadline
@@ -138,7 +140,11 @@ async def test_dask_dispatch_runs_jobs_and_cancel_cancels_the_future(scheduler: 
     ("limit", "job", "says"),
     [
         ("job_memory_limit = 1024 * 1024**2", {"source": "stack3", "params": {"mode": "isosurface"}}, "out of memory"),
-        ("job_time_limit = 1.0", {"source": "head.nii.gz", "params": {"kind": "tetrahedra", "format": "vtu"}}, "1 s"),
+        (  # fTetWild at 2 % edges: about 19 s on a quiet machine; the next job is done well within 5 s
+            "job_time_limit = 5.0",
+            {"source": "head.nii.gz", "params": {"kind": "tetrahedra", "format": "vtu", "edge_length": 0.02}},
+            "5 s",
+        ),
     ],
     ids=["memory", "time"],
 )
