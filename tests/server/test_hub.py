@@ -61,7 +61,7 @@ async def test_close_ends_the_sweep_even_if_the_store_swallows_its_cancellation(
 
     async def unstarted_that_swallows(before: float, limit: int) -> list[int]:
         entered.set()
-        try:
+        try:  # noqa: SIM105 - spelled out: this is the swallowing under test
             await asyncio.sleep(3600)
         except asyncio.CancelledError:
             pass  # what the library did
