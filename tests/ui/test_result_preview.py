@@ -11,7 +11,6 @@ import os
 import re
 import struct
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -26,7 +25,6 @@ from support.notebook_ui import (
     open_notebook,
     run_all,
     set_theme,
-    start_lab,
     widget,
     write_notebook,
 )
@@ -36,13 +34,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 # Software WebGL: SwiftShader behind ANGLE, which newer Chromium offers only when asked.
 GL_ARGS = ["--use-angle=swiftshader", "--enable-unsafe-swiftshader"]
-
-
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
-    server = start_lab(tmp_path_factory, "preview")
-    yield server
-    server.stop()
 
 
 @pytest.fixture
