@@ -170,7 +170,7 @@ class MeshesHandler(JobsHandler):
     async def get(self) -> None:
         status = self.get_query_argument("status", None)
         try:
-            wanted = Status(status) if status else None
+            wanted = None if status is None else Status(status)
         except ValueError as exc:
             raise InvalidInput(422, f"unknown status {str(status)[:40]!r}", "status") from exc
         batch_id = self.get_query_argument("batch_id", None)

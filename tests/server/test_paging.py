@@ -33,8 +33,9 @@ async def test_pages_cover_every_job_once_newest_first(alice: Api, bob: Api) -> 
     assert [i for i in flat if i in batches] == sorted(batches, reverse=True)
 
 
-async def test_bad_paging_arguments_are_422(alice: Api) -> None:
-    for params in ({"limit": 0}, {"limit": 201}, {"limit": "x"}, {"before": "-1"}, {"before": "0"}):
+async def test_bad_list_arguments_are_422(alice: Api) -> None:
+    for params in ({"limit": 0}, {"limit": 201}, {"limit": "x"}, {"before": "-1"}, {"before": "0"},
+                   {"status": ""}, {"status": "exploded"}):
         response = await alice.http.get("meshprogress/api/v1/meshes", params=params)
         assert response.status_code == 422, (params, response.text)
         assert response.json()["field"] in params
