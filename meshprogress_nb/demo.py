@@ -41,9 +41,7 @@ def workspace(root: Path) -> Path:
     images.mkdir(exist_ok=True)
     for sample in sorted(SAMPLES.glob("*.png")):
         shutil.copy2(sample, images / sample.name)
-    volume = head_mri()
-    if volume is not None:
-        shutil.copy2(volume, images / HEAD_MRI)
+    shutil.copy2(head_mri(), images / HEAD_MRI)
     notebook = _notebook_source()
     if notebook is not None:
         shutil.copy2(notebook, root / NOTEBOOK)
@@ -191,26 +189,20 @@ def run_headless(root: Path | None = None, out: Any = sys.stdout) -> int:
         batch = jobs.submit_batch(sources, name="demo")
         print(f"Submitted batch {batch.id}: {len(sources)} meshes from {root / 'images'}", file=out)
         mesh_ids = list(batch.record["mesh_ids"])
-        volume = None
-        if (root / "images" / HEAD_MRI).is_file():
-            volume = jobs.submit(
-                f"images/{HEAD_MRI}", name="head MRI", kind="tetrahedra", format="vtu", target_faces=4000
-            )
-            mesh_ids.append(volume.id)
-            print(f"Submitted mesh {volume.id}: tetrahedra of images/{HEAD_MRI}", file=out)
+        volume = jobs.submit(f"images/{HEAD_MRI}", name="head MRI", kind="tetrahedra", format="vtu", target_faces=4000)
+        mesh_ids.append(volume.id)
+        print(f"Submitted mesh {volume.id}: tetrahedra of images/{HEAD_MRI}", file=out)
         ws_url = url.replace("http://", "ws://") + f"meshprogress/cable?token={token}"
         final = asyncio.run(watch(ws_url, batch.id, mesh_ids, out))
         print(f"Batch {final['status']}: {final['completed']} completed, {final['failed']} failed", file=out)
-        volume_done = True
-        if volume is not None:
-            record = volume.refresh()
-            volume_done = record["status"] == "completed"
-            quality = record.get("quality") or {}
-            print(
-                f"Head MRI: {record['status']}, {quality.get('cells', 0)} tetrahedra, "
-                f"min dihedral {quality.get('min_dihedral_deg', 0):.1f} deg",
-                file=out,
-            )
+        record = volume.refresh()
+        volume_done = record["status"] == "completed"
+        quality = record.get("quality") or {}
+        print(
+            f"Head MRI: {record['status']}, {quality.get('cells', 0)} tetrahedra, "
+            f"min dihedral {quality.get('min_dihedral_deg', 0):.1f} deg",
+            file=out,
+        )
         results = sorted((root / ".data" / "meshprogress" / "results").glob("*"))
         for path in results:
             print(f"  {path}  ({path.stat().st_size:,} bytes)", file=out)

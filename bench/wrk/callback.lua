@@ -1,13 +1,20 @@
--- wrk -s callback.lua URL -- JOBS_FILE: POST worker callbacks round-robin over the jobs in JOBS_FILE
--- (one "token<TAB>job_id" per line), then print the summary as one JSON line for bench/run.py.
+-- wrk -s callback.lua URL -- JOBS_FILE [DELAY_MS]: POST worker callbacks round-robin over the jobs in JOBS_FILE
+-- (one "token<TAB>job_id" per line), each connection waiting DELAY_MS between its requests when given (paced
+-- workers rather than a flood), then print the summary as one JSON line for bench/run.py.
 
 local jobs = {}
 local k = 0
+local pause = 0
 
 function init(args)
   for line in io.lines(args[1]) do
     local token, job_id = line:match("^([^\t]+)\t([^\t]+)$")
     if token then jobs[#jobs + 1] = { token, job_id } end
+  end
+  pause = tonumber(args[2] or "0")
+  if pause > 0 then
+    -- Defined only when pacing: wrk looks for it after init, and a zero delay would still cost a timer per request.
+    delay = function() return pause end
   end
 end
 

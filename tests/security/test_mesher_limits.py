@@ -47,9 +47,7 @@ def limited_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubServer]
             shutil.copy(work / folder / "slice-00.png", work / folder / f"slice-{i:02d}.png")
     noise = np.random.default_rng(0).integers(0, 255, (700, 700, 3), dtype=np.uint8)
     Image.fromarray(noise).save(work / "noise.png")  # ~1.4 MB of incompressible PNG, only 490,000 pixels
-    volume = head_mri()
-    assert volume is not None, "the [mesher] extra ships the MRI volume (nibabel)"
-    shutil.copy(volume, work / HEAD)
+    shutil.copy(head_mri(), work / HEAD)
     server = HubServer(root, extra=CONFIG).start(timeout=120)
     yield server
     server.stop()
@@ -108,7 +106,7 @@ async def test_a_job_past_its_memory_limit_fails_and_the_pool_goes_on(alice: Api
 async def test_a_job_past_its_time_limit_is_stopped_and_failed(tmp_path: Path) -> None:
     """Its own server: a 1 s limit, and no memory cap that fTetWild would hit first."""
     (tmp_path / "work").mkdir()
-    shutil.copy(head_mri() or "", tmp_path / "work" / HEAD)
+    shutil.copy(head_mri(), tmp_path / "work" / HEAD)
     server = HubServer(tmp_path, extra="c.MeshProgress.pool_size = 1\nc.MeshProgress.job_time_limit = 1.0").start()
     api = Api(server.url, "alice-token")
     try:
@@ -124,7 +122,7 @@ async def test_the_pool_serves_users_in_turn(tmp_path: Path) -> None:
     """Alice's batch takes the only process first; Bob's job, queued after it, runs next, not after all of it.
     Its own server: fTetWild's threads can die under limited_hub's memory cap before the order shows."""
     (tmp_path / "work").mkdir()
-    shutil.copy(head_mri() or "", tmp_path / "work" / HEAD)
+    shutil.copy(head_mri(), tmp_path / "work" / HEAD)
     server = HubServer(tmp_path, extra="c.MeshProgress.pool_size = 1").start()
     try:
         async with Api(server.url, "alice-token") as alice, Api(server.url, "bob-token") as bob:

@@ -97,7 +97,7 @@ async def test_dask_dispatch_runs_jobs_and_cancel_cancels_the_future(scheduler: 
         extra=f"c.MeshProgress.dispatcher = 'dask'\nc.MeshProgress.dask_scheduler = {scheduler!r}\n"
         "c.MeshProgress.max_smooth_iterations = 30000",
     )
-    shutil.copy(head_mri() or "", tmp_path / "work" / "head.nii.gz")
+    shutil.copy(head_mri(), tmp_path / "work" / "head.nii.gz")
     server.start(timeout=90)
     api = Api(server.url, "alice-token")
     try:
@@ -158,7 +158,7 @@ async def test_a_dask_job_runs_in_a_process_of_its_own_under_its_limits(
     big.paste(255, (1024, 1024, 3072, 3072))  # 3 x 4096 x 4096: over 600 MiB as float32 copies
     for i in range(3):
         big.save(work / "stack3" / f"slice-{i:02d}.png")
-    shutil.copy(head_mri() or "", work / "head.nii.gz")  # tetrahedra of a head: seconds of fTetWild
+    shutil.copy(head_mri(), work / "head.nii.gz")  # tetrahedra of a head: seconds of fTetWild
     server = HubServer(
         tmp_path,
         extra=f"c.MeshProgress.dispatcher = 'dask'\nc.MeshProgress.dask_scheduler = {scheduler!r}\n"

@@ -109,7 +109,7 @@ async def test_a_batch_runs_to_completed(local_hub: HubServer, owner: Api) -> No
 
 async def test_stopping_the_server_stops_its_pool_processes_running_jobs_included(tmp_path: Path) -> None:
     (tmp_path / "work").mkdir()
-    shutil.copy(head_mri() or "", tmp_path / "work" / "head.nii.gz")  # tetrahedra of a head: seconds of work
+    shutil.copy(head_mri(), tmp_path / "work" / "head.nii.gz")  # tetrahedra of a head: seconds of work
     server = HubServer(tmp_path, extra="c.MeshProgress.pool_size = 1").start()
     try:
         async with Api(server.url, "alice-token") as api:
