@@ -6,6 +6,7 @@ code runs, so a size check in the handler comes too late to protect memory.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from tornado import web
@@ -19,6 +20,16 @@ class BoundedBody(web.RequestHandler):
     """A handler whose body is refused past a limit before it is read; call :meth:`bound_body` in ``prepare``."""
 
     _chunks: list[bytes]
+    refusal: web.HTTPError | None = None
+    """An authentication or XSRF refusal found before the body was read, for the method to raise (see ``defer``)."""
+
+    def defer(self, check: Callable[[], None]) -> None:
+        """Run ``check`` now and keep the ``HTTPError`` it raises as :attr:`refusal`: refused before its body is
+        read, a request's connection closes on the unread body and the client sees a reset, not the answer."""
+        try:
+            check()
+        except web.HTTPError as exc:
+            self.refusal = exc
 
     def bound_body(self, limit: int, timeout: float) -> None:
         """413 for a declared length over ``limit``; a chunked body is cut off at it; a body that takes longer

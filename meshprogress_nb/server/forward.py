@@ -55,16 +55,12 @@ class ForwardHandler(BoundedBody, APIHandler):
         self.upstream = upstream
 
     async def prepare(self) -> None:  # type: ignore[override]  # as APIHandler's own
-        self._refused: web.HTTPError | None = None
         await super().prepare()
         _bound(self, self.upstream)
 
     def check_xsrf_cookie(self) -> None:
         """Refused only once the bounded body is in (see ``JobsHandler.check_xsrf_cookie``)."""
-        try:
-            super().check_xsrf_cookie()
-        except web.HTTPError as exc:
-            self._refused = exc
+        self.defer(super().check_xsrf_cookie)
 
     async def get(self, path: str) -> None:
         await self._forward(path)
@@ -75,8 +71,8 @@ class ForwardHandler(BoundedBody, APIHandler):
     async def _forward(self, path: str) -> None:
         if self.current_user is None:  # anonymous, or a hub user without access to this server: as Jupyter says
             return _error(self, 403, "Not allowed on this server")
-        if self._refused is not None:
-            return _error(self, self._refused.status_code, self._refused.log_message or "Forbidden")
+        if self.refusal is not None:
+            return _error(self, self.refusal.status_code, self.refusal.log_message or "Forbidden")
         await forward(self, self.upstream, path, credentials=True)
 
 

@@ -117,14 +117,14 @@ class JobsHandler(ErrorsMixin, BoundedBody, APIHandler):
         self.hub = hub
 
     async def prepare(self) -> None:  # type: ignore[override]  # as APIHandler's own
-        self._refused: web.HTTPError | None = None
         await super().prepare()
         self.bound_body(self.hub.config.max_body_bytes, self.hub.config.body_timeout)
 
-    @property
+    @functools.cached_property
     def who(self) -> Identity:
-        if self._refused is not None:
-            raise self._refused
+        """The signed-in caller, resolved once per request; raises the refusal kept by ``check_xsrf_cookie``."""
+        if self.refusal is not None:
+            raise self.refusal
         identity = identity_of(self.current_user, self.identity_provider)
         if identity is None:
             raise _unauthenticated()
@@ -136,12 +136,12 @@ class JobsHandler(ErrorsMixin, BoundedBody, APIHandler):
         Either is raised by :attr:`who` (through :func:`signed_in`) once the bounded body has been read: refused
         before it, the connection would close on the unread body and the client would see a reset, not the answer.
         """
-        try:
-            if hasattr(self, "_jupyter_current_user") and self.current_user is None:
-                raise _unauthenticated()
-            super().check_xsrf_cookie()
-        except web.HTTPError as exc:
-            self._refused = exc
+        self.defer(self._check_credentials)
+
+    def _check_credentials(self) -> None:
+        if hasattr(self, "_jupyter_current_user") and self.current_user is None:
+            raise _unauthenticated()
+        super().check_xsrf_cookie()
 
     def get_login_url(self) -> str:
         """``@web.authenticated`` asks this of anonymous requests: an API answers 401 instead of redirecting."""
