@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from support.clients import Api
 from support.inprocess import InProcessHub
 from support.node import CLIENT_DIR
 from support.requirements import missing
-from support.server import REDIS_URL, HubServer
+from support.server import REDIS_URL, HubServer, on_backend
 
 # A shared 2-core machine: bound fuzzing by example count, never by wall-clock deadlines.
 settings.register_profile("meshprogress", deadline=None, max_examples=200, suppress_health_check=[HealthCheck.too_slow])
@@ -40,9 +39,7 @@ def redis_url() -> str:
 @pytest.fixture(scope="module", params=["embedded", "redis"])
 def hub(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubServer]:
     """A running jupyter-server with the extension, on the embedded backend or on Redis, in this process."""
-    root = tmp_path_factory.mktemp(f"hub-{request.param}")
-    url = request.getfixturevalue("redis_url") if request.param == "redis" else ""
-    server = InProcessHub(root, redis_url=url, redis_prefix=f"test-{uuid.uuid4().hex[:8]}:").start()
+    server = on_backend(request, tmp_path_factory, "hub", InProcessHub).start()
     yield server
     server.stop()
 

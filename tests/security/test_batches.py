@@ -7,14 +7,13 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from support.server import HubServer
+from support.server import HubServer, on_backend
 
 pytestmark = pytest.mark.slow  # servers of its own and 10,000-member batches
 
@@ -26,14 +25,8 @@ STATUS_P99_LIMIT = 0.100  # seconds
 
 @pytest.fixture(scope="module", params=["embedded", "redis"])
 def batch_hub(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubServer]:
-    root = tmp_path_factory.mktemp(f"batches-{request.param}")
-    url = request.getfixturevalue("redis_url") if request.param == "redis" else ""
-    server = HubServer(
-        root,
-        redis_url=url,
-        redis_prefix=f"test-{uuid.uuid4().hex[:8]}:",
-        extra="c.MeshProgress.max_body_bytes = 4 * 1024 * 1024\nc.MeshProgress.dispatcher = 'none'",
-    ).start(timeout=120)
+    config = "c.MeshProgress.max_body_bytes = 4 * 1024 * 1024\nc.MeshProgress.dispatcher = 'none'"
+    server = on_backend(request, tmp_path_factory, "batches", HubServer, config).start(timeout=120)
     yield server
     server.stop()
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator, Iterator
 
 import jsonschema
@@ -19,7 +18,7 @@ from meshprogress_nb.state import Report
 from support.clients import Api
 from support.core import Core
 from support.inprocess import InProcessHub
-from support.server import HubServer
+from support.server import HubServer, on_backend
 
 ALICE, BOB = Identity("alice"), Identity("bob")
 API = "meshprogress/api/v1/"
@@ -112,14 +111,8 @@ def assert_documented(body: dict, path: str) -> None:
 
 @pytest.fixture(scope="module", params=["embedded", "redis"])
 def limited(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubServer]:
-    root = tmp_path_factory.mktemp(f"quota-{request.param}")
-    url = request.getfixturevalue("redis_url") if request.param == "redis" else ""
-    server = InProcessHub(
-        root,
-        redis_url=url,
-        redis_prefix=f"test-{uuid.uuid4().hex[:8]}:",
-        extra="c.MeshProgress.max_active_jobs_per_user = 3\nc.MeshProgress.max_jobs_per_minute_per_user = 5",
-    ).start()
+    limits = "c.MeshProgress.max_active_jobs_per_user = 3\nc.MeshProgress.max_jobs_per_minute_per_user = 5"
+    server = on_backend(request, tmp_path_factory, "quota", InProcessHub, limits).start()
     yield server
     server.stop()
 

@@ -9,7 +9,11 @@ import subprocess
 import sys
 import time
 import urllib.request
+import uuid
 from pathlib import Path
+from typing import TypeVar
+
+import pytest
 
 TESTS = Path(__file__).resolve().parent.parent
 REDIS_URL = os.environ.get("MESHPROGRESS_TEST_REDIS", "redis://127.0.0.1:6379/0")
@@ -133,3 +137,15 @@ class HubServer:
 
     def log(self) -> str:
         return self.log_path.read_text()
+
+
+S = TypeVar("S", bound=HubServer)
+
+
+def on_backend(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, name: str, kind: type[S], extra: str = ""
+) -> S:
+    """A server (not started) on the backend ``request.param`` names: "embedded", or "redis" under a fresh prefix."""
+    root = tmp_path_factory.mktemp(f"{name}-{request.param}")
+    url = request.getfixturevalue("redis_url") if request.param == "redis" else ""
+    return kind(root, redis_url=url, redis_prefix=f"test-{uuid.uuid4().hex[:8]}:", extra=extra)
