@@ -14,6 +14,12 @@ from tornado.http1connection import HTTP1Connection
 
 from .callbacks import InvalidInput, parse_body
 
+DRAIN_BYTES = 16 * 1024 * 1024
+"""A body over its limit but under this is read and thrown away before the 413 goes out. Answered with the body
+unread, the connection would close with data left in its receive buffer, which the kernel answers with a reset that
+can destroy the 413 before the client reads it (behind JupyterHub's proxy, the client then got the proxy's own
+HTML error page instead). Above this, the 413 goes out at once and the client may see only the reset."""
+
 
 @web.stream_request_body
 class BoundedBody(web.RequestHandler):
@@ -21,7 +27,7 @@ class BoundedBody(web.RequestHandler):
 
     _chunks: list[bytes]
     refusal: web.HTTPError | None = None
-    """An authentication or XSRF refusal found before the body was read, for the method to raise (see ``defer``)."""
+    """A refusal found before the body was read (authentication, XSRF, size), for the method to raise."""
 
     def defer(self, check: Callable[[], None]) -> None:
         """Run ``check`` now and keep the ``HTTPError`` it raises as :attr:`refusal`: refused before its body is
@@ -32,22 +38,29 @@ class BoundedBody(web.RequestHandler):
             self.refusal = exc
 
     def bound_body(self, limit: int, timeout: float) -> None:
-        """413 for a declared length over ``limit``; a chunked body is cut off at it; a body that takes longer
-        than ``timeout`` seconds to arrive is dropped with its connection."""
+        """413 for a declared length over ``limit`` (sent once the body is read and thrown away, up to
+        ``DRAIN_BYTES``; at once above it); a chunked body is cut off at ``limit``; a body that takes longer than
+        ``timeout`` seconds to arrive is dropped with its connection."""
         self._chunks = []
         length = self.request.headers.get("Content-Length", "0")
-        if not length.isdigit() or int(length) > limit:
+        if not length.isdigit() or int(length) > max(limit, DRAIN_BYTES):
             raise InvalidInput(413, "Request body too large")
+        if int(length) > limit and self.refusal is None:
+            self.refusal = web.HTTPError(413, "Request body too large")
         connection = self.request.connection
         if isinstance(connection, HTTP1Connection):  # tornado's server: the one that reads bodies
-            connection.set_max_body_size(limit)
+            connection.set_max_body_size(max(limit, int(length)))
             connection.set_body_timeout(timeout)
 
     def data_received(self, chunk: bytes) -> None:
-        self._chunks.append(chunk)
+        if self.refusal is None:  # a refused request's body is read only to be thrown away
+            self._chunks.append(chunk)
 
     @property
     def body(self) -> bytes:
+        """The body; raises the request's refusal, if it has one."""
+        if self.refusal is not None:
+            raise self.refusal
         return b"".join(self._chunks)
 
     def body_dict(self) -> dict[str, Any]:

@@ -71,8 +71,6 @@ class ForwardHandler(BoundedBody, APIHandler):
     async def _forward(self, path: str) -> None:
         if self.current_user is None:  # anonymous, or a hub user without access to this server: as Jupyter says
             return _error(self, 403, "Not allowed on this server")
-        if self.refusal is not None:
-            return _error(self, self.refusal.status_code, self.refusal.log_message or "Forbidden")
         await forward(self, self.upstream, path, credentials=True)
 
 
@@ -95,6 +93,8 @@ class CallbackForwardHandler(BoundedBody):
 async def forward(handler: BoundedBody, upstream: Upstream, path: str, *, credentials: bool) -> None:
     """Send ``handler``'s request to the service's ``api/v1/<path>`` and stream its answer back."""
     request = handler.request
+    if handler.refusal is not None:
+        return _error(handler, handler.refusal.status_code, handler.refusal.log_message or "Forbidden")
     if ".." in path.split("/"):
         return _error(handler, 404, "No such API route")
     headers = {name: request.headers[name] for name in ("Content-Type", "Accept") if name in request.headers}
