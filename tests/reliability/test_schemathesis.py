@@ -38,7 +38,9 @@ def test_schemathesis_finds_no_failures(tmp_path: Path) -> None:
             timeout=600,
         )
         assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]
-        assert " passed" in run.stdout and "failed" not in run.stdout.split("SUMMARY")[-1].lower()
+        # Warnings (e.g. the callback route answering 401 to every token schemathesis makes up) are not failures.
+        summary = run.stdout.split("SUMMARY")[-1]
+        assert " passed" in summary and "Failures:" not in summary, summary
         assert server.process and server.process.poll() is None, "the server died under fuzzing"
     finally:
         server.stop()
