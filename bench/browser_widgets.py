@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -32,6 +30,7 @@ import nbformat
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH.parent / "tests"))
 
+from measure import WrkCallbacks  # noqa: E402
 from playwright.sync_api import Page, sync_playwright  # noqa: E402
 
 from meshprogress_nb.demo import workspace  # noqa: E402
@@ -133,24 +132,12 @@ class Reporters:
         self.jobs, self.seconds = jobs, seconds
 
     def __enter__(self) -> Reporters:
-        self.jobs_file = tempfile.NamedTemporaryFile("w", suffix=".tsv", delete=False)
-        self.jobs_file.writelines(f"{job['token']}\t{job['job_id']}\n" for job in self.jobs)
-        self.jobs_file.close()
-        self.process = subprocess.Popen(
-            ["wrk", "-t1", f"-c{self.connections}", f"-d{self.seconds + 5:g}s", "--timeout=10s",
-             "-s", str(BENCH / "wrk" / "callback.lua"), self.jobs[0]["url"], "--", self.jobs_file.name,
-             str(self.delay_ms)],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        )  # fmt: skip
+        pairs = [(job["token"], job["job_id"]) for job in self.jobs]
+        self.wrk = WrkCallbacks(self.jobs[0]["url"], pairs, self.seconds + 5, self.connections, self.delay_ms)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        output = self.process.communicate(timeout=self.seconds + 60)[0]
-        os.unlink(self.jobs_file.name)
-        line = next((x for x in output.splitlines() if x.startswith("BENCH ")), None)
-        if line is None:
-            raise RuntimeError(f"wrk printed no summary:\n{output[-2000:]}")
-        stats = json.loads(line[len("BENCH ") :])
+        stats = self.wrk.finish()
         self.accepted_per_s = (stats["requests"] - stats["non_2xx"]) / (stats["duration_us"] / 1e6)
 
 

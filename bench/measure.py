@@ -253,37 +253,48 @@ def ingest(
     }
 
 
+class WrkCallbacks:
+    """wrk POSTing worker callbacks round-robin over ``jobs`` (bench/wrk/callback.lua) for ``seconds``; each
+    connection waits ``delay_ms`` between its requests when given (paced workers), otherwise as fast as it can."""
+
+    def __init__(
+        self, url: str, jobs: Sequence[tuple[str, str]], seconds: float, connections: int, delay_ms: int = 0
+    ) -> None:
+        self.seconds = seconds
+        with tempfile.NamedTemporaryFile("w", suffix=".tsv", delete=False) as f:
+            f.writelines(f"{token}\t{job_id}\n" for token, job_id in jobs)
+            self.jobs_file = f.name
+        script = [str(BENCH / "wrk" / "callback.lua"), url, "--", self.jobs_file] + (
+            [str(delay_ms)] if delay_ms else []
+        )
+        self.process = subprocess.Popen(
+            ["wrk", "-t1", f"-c{connections}", f"-d{seconds:g}s", "--timeout=10s", "-s", *script],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+
+    def finish(self) -> dict[str, Any]:
+        """Wait for wrk; its summary (requests, non_2xx, duration_us, p50_us, ...)."""
+        try:
+            output = self.process.communicate(timeout=self.seconds + 60)[0]
+        finally:
+            os.unlink(self.jobs_file)
+        line = next((x for x in output.splitlines() if x.startswith("BENCH ")), None)
+        if line is None:
+            raise RuntimeError(f"wrk printed no summary:\n{output[-2000:]}")
+        return json.loads(line[len("BENCH ") :])
+
+
 def _ingest_wrk(
     system: System, jobs: list[Job], seconds: float, connections: int, redis_client: redis.Redis | None
 ) -> dict[str, Any]:
-    with tempfile.NamedTemporaryFile("w", suffix=".tsv", delete=False) as f:
-        f.writelines(f"{j.token}\t{j.job_id}\n" for j in jobs)
-        jobs_file = f.name
-    try:
-        command = [
-            "wrk",
-            "-t1",
-            f"-c{connections}",
-            f"-d{seconds}s",
-            "--timeout=10s",
-            "-s",
-            str(BENCH / "wrk" / "callback.lua"),
-            jobs[0].url,
-            "--",
-            jobs_file,
-        ]
-        children_before = _children_cpu()
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        meter = CpuMeter({"server": system.pid}, redis_client)
-        output = process.communicate(timeout=seconds + 60)[0]
-        cpu = meter.stop()
-        wrk_cpu = _children_cpu() - children_before  # wrk was the only child reaped meanwhile
-    finally:
-        os.unlink(jobs_file)
-    line = next((x for x in output.splitlines() if x.startswith("BENCH ")), None)
-    if line is None:
-        raise RuntimeError(f"wrk printed no summary:\n{output[-2000:]}")
-    stats = json.loads(line[len("BENCH ") :])
+    children_before = _children_cpu()
+    wrk = WrkCallbacks(jobs[0].url, [(j.token, j.job_id) for j in jobs], seconds, connections)
+    meter = CpuMeter({"server": system.pid}, redis_client)
+    stats = wrk.finish()
+    cpu = meter.stop()
+    wrk_cpu = _children_cpu() - children_before  # wrk was the only child reaped meanwhile
     elapsed = stats["duration_us"] / 1e6
     errors = stats["non_2xx"] + stats["connect_errors"] + stats["read_errors"] + stats["timeouts"]
     cpu["client"] = round(100 * wrk_cpu / elapsed, 1)

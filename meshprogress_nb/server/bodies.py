@@ -19,11 +19,12 @@ DRAIN_BYTES = 16 * 1024 * 1024
 unread, the connection would close with data left in its receive buffer, which the kernel answers with a reset that
 can destroy the 413 before the client reads it (behind JupyterHub's proxy, the client then got the proxy's own
 HTML error page instead). Above this, the 413 goes out at once and the client may see only the reset."""
+TOO_LARGE = "Request body too large"
 
 
 @web.stream_request_body
 class BoundedBody(web.RequestHandler):
-    """A handler whose body is refused past a limit before it is read; call :meth:`bound_body` in ``prepare``."""
+    """A handler whose body is never held past a limit; call :meth:`bound_body` in ``prepare``."""
 
     _chunks: list[bytes]
     refusal: web.HTTPError | None = None
@@ -42,14 +43,15 @@ class BoundedBody(web.RequestHandler):
         ``DRAIN_BYTES``; at once above it); a chunked body is cut off at ``limit``; a body that takes longer than
         ``timeout`` seconds to arrive is dropped with its connection."""
         self._chunks = []
-        length = self.request.headers.get("Content-Length", "0")
-        if not length.isdigit() or int(length) > max(limit, DRAIN_BYTES):
-            raise InvalidInput(413, "Request body too large")
-        if int(length) > limit and self.refusal is None:
-            self.refusal = web.HTTPError(413, "Request body too large")
+        declared = self.request.headers.get("Content-Length", "0")
+        length = int(declared) if declared.isdigit() else DRAIN_BYTES + 1
+        if length > max(limit, DRAIN_BYTES):
+            raise InvalidInput(413, TOO_LARGE)
+        if length > limit and self.refusal is None:
+            self.refusal = web.HTTPError(413, TOO_LARGE)
         connection = self.request.connection
         if isinstance(connection, HTTP1Connection):  # tornado's server: the one that reads bodies
-            connection.set_max_body_size(max(limit, int(length)))
+            connection.set_max_body_size(max(limit, length))
             connection.set_body_timeout(timeout)
 
     def data_received(self, chunk: bytes) -> None:
