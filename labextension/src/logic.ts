@@ -315,15 +315,40 @@ function progressView(
   };
 }
 
+/** Characters of a message shown in a status line; a longer one is cut there, its whole text one click away. */
+export const SHORT_MESSAGE = 120;
+
+/**
+ * A message as a status line shows it: its first line, at most `SHORT_MESSAGE` characters, and whether that
+ * left anything out (a worker's message may hold up to 2,000 characters over several lines).
+ */
+export function shortMessage(message: string): { text: string; cut: boolean } {
+  const trimmed = message.trim();
+  const firstLine = trimmed.split('\n', 1)[0].trimEnd();
+  if (firstLine.length <= SHORT_MESSAGE && firstLine === trimmed) {
+    return { text: trimmed, cut: false };
+  }
+  const text =
+    firstLine.length > SHORT_MESSAGE ? firstLine.slice(0, SHORT_MESSAGE - 1).trimEnd() : firstLine;
+  return { text: `${text}…`, cut: true };
+}
+
 /** The mesh view's DOM state; `basePath` places root-relative result URLs. */
 export function meshView(
   state: MeshState,
   basePath: string
-): ProgressDisplay & { title: string; resultHref: string | null } {
+): ProgressDisplay & {
+  title: string;
+  resultHref: string | null;
+  /** The whole message when the status line shows only its start, else ''. */
+  fullMessage: string;
+} {
+  const message = shortMessage(state.message);
   return {
-    ...progressView(state, state.message),
+    ...progressView(state, message.text),
     title: state.name || (state.mesh_id === null ? 'Mesh' : `Mesh ${state.mesh_id}`),
-    resultHref: state.status === 'completed' ? resultHref(state.result_url, basePath) : null
+    resultHref: state.status === 'completed' ? resultHref(state.result_url, basePath) : null,
+    fullMessage: message.cut ? state.message.trim() : ''
   };
 }
 

@@ -18,6 +18,7 @@ import type * as Backbone from 'backbone';
 
 import { basePath, getBatch, listMeshes, postAction } from './api';
 import { ChannelWatcher, sharedCable } from './cable';
+import { MessageDetails } from './details';
 import { drawProgress, element, ProgressParts, setAttribute, setText, setWidth } from './dom';
 import {
   batchMemberIds,
@@ -358,6 +359,7 @@ export class ProgressView extends HubView<ReturnType<typeof meshView>> {
   protected readonly channel = 'MeshProgressChannel';
   private result!: HTMLAnchorElement;
   private preview!: PreviewPanel;
+  private details!: MessageDetails;
   private readonly serverPath = basePath();
 
   protected renderExtra(): void {
@@ -365,6 +367,9 @@ export class ProgressView extends HubView<ReturnType<typeof meshView>> {
       download: ''
     });
     this.result.textContent = 'Download result';
+    const info = this.parts.status.parentElement as HTMLElement;
+    this.details = new MessageDetails(info, this.el, this.parts.actions);
+    info.insertBefore(this.details.toggle, this.parts.eta);
     this.preview = new PreviewPanel(this.el);
   }
 
@@ -394,6 +399,7 @@ export class ProgressView extends HubView<ReturnType<typeof meshView>> {
   }
 
   protected drawExtra(view: ReturnType<typeof meshView>): void {
+    this.details.draw(view.fullMessage, view.title);
     const href = view.resultHref;
     if (href === null) {
       this.result.hidden = true;
@@ -450,6 +456,8 @@ export class BatchProgressView extends HubView<ReturnType<typeof batchView>> {
   private discoverAgain = false;
   private lastDiscovery = 0;
   private preview!: PreviewPanel;
+  /** The whole message of a picked failed member (its row shows only the start). */
+  private failure!: HTMLElement;
   /** The member whose result the panel shows (picked by a click on its row). */
   private selected: number | null = null;
   private readonly serverPath = basePath();
@@ -466,10 +474,19 @@ export class BatchProgressView extends HubView<ReturnType<typeof batchView>> {
     ];
     this.list.addEventListener('scroll', () => this.frame.schedule(), { passive: true });
     this.more = element(this.el, 'div', 'mp-Progress-more');
+    this.failure = element(this.el, 'div', 'mp-Progress-details mp-Progress-memberFailure', {
+      role: 'region',
+      'aria-label': 'Why the picked mesh failed'
+    });
     this.preview = new PreviewPanel(this.el);
     const pick = (event: Event): void => {
       const row = (event.target as HTMLElement).closest<HTMLElement>('.mp-Progress-member');
-      if (row?.dataset.status === 'completed' && !(event.target as HTMLElement).closest('a')) {
+      const status = row?.dataset.status;
+      if (
+        row &&
+        (status === 'completed' || status === 'failed') &&
+        !(event.target as HTMLElement).closest('a')
+      ) {
         this.selected = Number(row.dataset.meshId);
         this.frame.schedule();
       }
@@ -672,6 +689,12 @@ export class BatchProgressView extends HubView<ReturnType<typeof batchView>> {
     setText(this.more, restText);
     this.more.hidden = restText === '';
     const picked = rows.find(row => row.mesh_id === this.selected && row.status === 'completed');
+    const failed = rows.find(row => row.mesh_id === this.selected && row.status === 'failed');
+    setText(
+      this.failure,
+      failed ? `${failed.name || `Mesh ${failed.mesh_id}`} failed: ${failed.message.trim()}` : ''
+    );
+    this.failure.hidden = failed === undefined;
     this.preview.show(
       picked ? picked.mesh_id : null,
       'completed',
@@ -740,7 +763,7 @@ export class BatchProgressView extends HubView<ReturnType<typeof batchView>> {
       setAttribute(row.result, 'href', href);
       setAttribute(row.result, 'aria-label', `Download the result of ${name}`);
     }
-    const selectable = entry.status === 'completed';
+    const selectable = entry.status === 'completed' || entry.status === 'failed';
     setAttribute(row.item, 'tabindex', selectable ? '0' : '-1');
     setAttribute(row.item, 'aria-selected', String(selectable && entry.mesh_id === this.selected));
   }

@@ -21,6 +21,8 @@ import {
   meshPatch,
   MeshState,
   meshView,
+  shortMessage,
+  SHORT_MESSAGE,
   remainingText,
   resultHref
 } from '../src/logic';
@@ -195,7 +197,36 @@ describe('batchPatch and members', () => {
   });
 });
 
+describe('shortMessage', () => {
+  it('keeps a one-line message whole', () => {
+    assert.deepEqual(shortMessage('  No such file: scan.png '), {
+      text: 'No such file: scan.png',
+      cut: false
+    });
+  });
+
+  it('cuts a long or multi-line message and says so', () => {
+    const long = shortMessage('x'.repeat(2000));
+    assert.equal(long.cut, true);
+    assert.equal(long.text.length, SHORT_MESSAGE);
+    assert.ok(long.text.endsWith('\u2026'));
+    assert.deepEqual(shortMessage('out of memory\nwhile meshing label 3'), {
+      text: 'out of memory\u2026',
+      cut: true
+    });
+  });
+});
+
 describe('meshView', () => {
+  it('shows the start of a long failure and keeps its whole text for the details', () => {
+    const message = `Traceback line one ${'y'.repeat(300)}\nsecond line`;
+    const view = meshView(meshState({ status: 'failed', message }), '/');
+    assert.ok(view.statusText.startsWith('Failed: Traceback line one'));
+    assert.ok(view.statusText.length < 140);
+    assert.equal(view.fullMessage, message);
+    assert.equal(meshView(meshState({ status: 'failed', message: 'short' }), '/').fullMessage, '');
+  });
+
   it('shows progress, message and ETA while processing', () => {
     const view = meshView(meshState(), '/');
     assert.equal(view.percent, 42.5);

@@ -185,6 +185,50 @@ def test_sidebar_lists_a_notebook_job_live_with_cancel_and_text_as_text(page: Pa
     expect(panel.locator(f"ul[aria-label='Active jobs'] .mp-JobRow[data-key='mesh:{target['id']}']")).to_be_visible()
 
 
+def test_a_long_failure_shows_its_start_and_its_whole_text_one_click_away(page: Page, lab: LabServer) -> None:
+    write_notebook(
+        lab.root / "failures.ipynb",
+        "import meshprogress_nb\njobs = meshprogress_nb.connect()\n"
+        "job = jobs.submit('x.png', name='long failure', dispatch=False)\n"
+        "batch = jobs.submit_batch(['a.png', 'b.png'], name='failing batch', dispatch=False)\n"
+        + dump_targets("[job.record] + batch.record['meshes']", "failure-callbacks.json")
+        + "display(job, batch)",
+    )
+    forget_targets(lab.root, "failure-callbacks.json")
+    open_notebook(page, lab, "failures.ipynb")
+    run_all(page)
+    single, batch = widget(page, "long failure"), widget(page, "failing batch")
+    expect(single).to_be_visible(timeout=60_000)
+    job, first, second = read_targets(lab.root, "failure-callbacks.json")
+    whole = "out of memory while smoothing label 3 " + "x" * 300 + "\nsecond line: <b>kept as text</b>"
+    for target in (job, first):
+        callback(target, status="failed", message=whole)
+    callback(second, status="completed")
+
+    # The status line holds the message's start; the whole text is one click away, as text.
+    single.scroll_into_view_if_needed()
+    status = single.locator(".mp-Progress-status")
+    expect(status).to_contain_text("Failed: out of memory while smoothing label 3", timeout=30_000)
+    assert len(status.inner_text()) < 150
+    toggle = single.locator(".mp-Progress-detailsToggle")
+    expect(toggle).to_have_attribute("aria-expanded", "false")
+    toggle.click()
+    expect(toggle).to_have_attribute("aria-expanded", "true")
+    expect(single.locator(".mp-Progress-details")).to_have_text(whole)
+    assert single.locator("b").count() == 0
+    toggle.click()
+    expect(single.locator(".mp-Progress-details")).to_be_hidden()
+
+    # A batch's failed member row: a click (or Enter) shows why it failed.
+    batch.scroll_into_view_if_needed()
+    row = batch.locator(".mp-Progress-member[data-status='failed']")
+    expect(row).to_have_count(1, timeout=30_000)
+    row.focus()
+    page.keyboard.press("Enter")
+    failure = batch.locator(".mp-Progress-memberFailure")
+    expect(failure).to_have_text(f"a.png failed: {whole}")
+
+
 def test_a_saved_notebook_keeps_the_last_state_as_static_output(page: Page, lab: LabServer) -> None:
     path = write_notebook(
         lab.root / "snapshot.ipynb",
