@@ -6,6 +6,10 @@
  * the kernel: the panel works while a cell runs and after a kernel restart. The mesh drawn is
  * `GET meshes/{id}/preview` (the worker's decimated copy of a large result); the size and format are those of
  * the full result (`HEAD meshes/{id}/result`); the report is the `quality` object of `GET meshes/{id}`.
+ *
+ * A preview holds a WebGL context only while it is in view (and among the page's `MAX_LIVE` used last); out of
+ * view or past the cap it shows a still picture of its last frame, and turns live again when it scrolls in or
+ * is clicked, from the same camera.
  */
 
 import { URLExt } from '@jupyterlab/coreutils';
@@ -19,7 +23,9 @@ import {
   meshFormat,
   qualityLines
 } from './previewinfo';
-import type { Viewer } from './viewer';
+import type { CameraView, createViewer, Viewer } from './viewer';
+import { claim, ContextHolder, drop } from './viewerpool';
+import { watchVisibility } from './visibility';
 
 async function call(path: string, method: 'GET' | 'HEAD'): Promise<Response | null> {
   const settings = ServerConnection.makeSettings();
@@ -34,7 +40,7 @@ async function call(path: string, method: 'GET' | 'HEAD'): Promise<Response | nu
   }
 }
 
-export class PreviewPanel {
+export class PreviewPanel implements ContextHolder {
   readonly node: HTMLElement;
   private readonly stage: HTMLElement;
   private readonly note: HTMLElement;
@@ -42,7 +48,13 @@ export class PreviewPanel {
   private readonly facts: HTMLElement;
   private readonly reset: HTMLButtonElement;
   private readonly download: HTMLAnchorElement;
+  private readonly still: HTMLImageElement;
+  private readonly unwatch: () => void;
   private viewer: Viewer | null = null;
+  /** The loaded preview file and the viewer module, kept to draw it again after a release. */
+  private source: { data: ArrayBuffer; format: string; create: typeof createViewer } | null = null;
+  private camera: CameraView | null = null;
+  private visible = true;
   private shown = '';
   private generation = 0;
 
@@ -51,6 +63,19 @@ export class PreviewPanel {
     this.node.hidden = true;
     this.stage = element(this.node, 'div', 'mp-Preview-stage');
     this.note = element(this.stage, 'div', 'mp-Preview-note', { role: 'status' });
+    this.still = element(this.stage, 'img', 'mp-Preview-still', {
+      alt: '3D preview of the result, resting: click to turn it'
+    });
+    this.still.hidden = true;
+    this.still.addEventListener('pointerdown', () => this.goLive());
+    this.unwatch = watchVisibility(this.stage, visible => {
+      this.visible = visible;
+      if (visible) {
+        this.goLive();
+      } else {
+        this.release();
+      }
+    });
     const side = element(this.node, 'div', 'mp-Preview-side');
     this.title = element(side, 'div', 'mp-Preview-title');
     // Plain elements, not dl/dt/dd: JupyterLab's rendered-HTML styles for those would win over these.
@@ -60,7 +85,10 @@ export class PreviewPanel {
       type: 'button'
     });
     this.reset.textContent = 'Reset view';
-    this.reset.addEventListener('click', () => this.viewer?.reset());
+    this.reset.addEventListener('click', () => {
+      this.goLive();
+      this.viewer?.reset();
+    });
     this.download = element(tools, 'a', 'mp-Progress-button mp-Preview-download', { download: '' });
     this.download.textContent = 'Download';
     const hint = element(side, 'div', 'mp-Preview-hint');
@@ -95,13 +123,48 @@ export class PreviewPanel {
 
   dispose(): void {
     this.generation++;
+    this.unwatch();
     this.clear();
     this.node.remove();
+  }
+
+  /** Give the WebGL context back, showing the last frame as a picture (`ContextHolder`). */
+  release(): void {
+    if (this.viewer === null) {
+      return;
+    }
+    this.camera = this.viewer.camera();
+    this.still.src = this.viewer.picture();
+    this.still.hidden = false;
+    this.viewer.dispose();
+    this.viewer = null;
+    drop(this);
+  }
+
+  /** Draw live again (in view, clicked or reset), from the camera it had. */
+  private goLive(): void {
+    if (this.viewer !== null || this.source === null || !this.visible) {
+      return;
+    }
+    const { data, format, create } = this.source;
+    try {
+      this.viewer = create(this.stage, data, format, this.camera);
+    } catch (reason) {
+      console.warn('meshprogress-nb: the 3D preview could not be drawn again', reason);
+      return; // the still picture stays
+    }
+    this.still.hidden = true;
+    claim(this);
   }
 
   private clear(): void {
     this.viewer?.dispose();
     this.viewer = null;
+    drop(this);
+    this.source = null;
+    this.camera = null;
+    this.still.hidden = true;
+    this.still.removeAttribute('src');
     this.facts.replaceChildren();
     this.node.dataset.state = 'loading';
     this.reset.disabled = true;
@@ -155,6 +218,8 @@ export class PreviewPanel {
         return;
       }
       this.viewer = createViewer(this.stage, data, meshFormat(name));
+      this.source = { data, format: meshFormat(name), create: createViewer };
+      claim(this);
     } catch (reason) {
       console.warn('meshprogress-nb: no 3D preview', reason);
       this.node.dataset.state = 'failed';
@@ -166,6 +231,9 @@ export class PreviewPanel {
     }
     if (name.endsWith('.preview.ply')) {
       this.fact('Preview', `${this.viewer.faces.toLocaleString('en-US')} faces (decimated)`);
+    }
+    if (!this.visible) {
+      this.release(); // scrolled away while loading
     }
     this.note.hidden = true;
     this.reset.disabled = false;

@@ -34,11 +34,21 @@ import { labelColors } from './previewinfo';
 /** Grey of an unlabelled mesh. */
 const SURFACE = 0xa9b4c2;
 
+/** Where the camera is, so a preview recreated after giving up its WebGL context looks the same. */
+export interface CameraView {
+  position: [number, number, number];
+  target: [number, number, number];
+}
+
 export interface Viewer {
   /** Triangles drawn. */
   readonly faces: number;
   /** Back to the first view. */
   reset(): void;
+  /** The camera now. */
+  camera(): CameraView;
+  /** The current frame as a PNG data URL. */
+  picture(): string;
   dispose(): void;
 }
 
@@ -98,14 +108,22 @@ function triangles(geometry: BufferGeometry): number {
   return Math.floor((index ? index.count : geometry.getAttribute('position').count) / 3);
 }
 
-/** Draw the mesh file `data` (`ply`, `stl` or `obj`) into a new canvas in `host`; throws without WebGL. */
-export function createViewer(host: HTMLElement, data: ArrayBuffer, format: string): Viewer {
+/**
+ * Draw the mesh file `data` (`ply`, `stl` or `obj`) into a new canvas in `host`, from `view` if given (else the
+ * first view); throws without WebGL.
+ */
+export function createViewer(
+  host: HTMLElement,
+  data: ArrayBuffer,
+  format: string,
+  view: CameraView | null = null
+): Viewer {
   const parts = geometries(data, format);
   const renderer = new WebGLRenderer({ antialias: true, alpha: true });
   renderer.setClearColor(new Color(0x000000), 0);
   renderer.setPixelRatio(Math.min(window.devicePixelRatio || 1, 2));
   try {
-    return draw(host, parts, renderer);
+    return draw(host, parts, renderer, view);
   } catch (reason) {
     renderer.dispose();
     renderer.domElement.remove();
@@ -113,7 +131,12 @@ export function createViewer(host: HTMLElement, data: ArrayBuffer, format: strin
   }
 }
 
-function draw(host: HTMLElement, parts: BufferGeometry[], renderer: WebGLRenderer): Viewer {
+function draw(
+  host: HTMLElement,
+  parts: BufferGeometry[],
+  renderer: WebGLRenderer,
+  view: CameraView | null
+): Viewer {
   const canvas = renderer.domElement;
   canvas.classList.add('mp-Preview-canvas');
   canvas.setAttribute('role', 'img');
@@ -151,6 +174,11 @@ function draw(host: HTMLElement, parts: BufferGeometry[], renderer: WebGLRendere
   controls.target.copy(bounds.center);
   controls.update();
   controls.saveState();
+  if (view !== null) {
+    camera.position.set(...view.position);
+    controls.target.set(...view.target);
+    controls.update();
+  }
 
   const render = (): void => renderer.render(scene, camera);
   const resize = (): void => {
@@ -171,6 +199,14 @@ function draw(host: HTMLElement, parts: BufferGeometry[], renderer: WebGLRendere
     reset: () => {
       controls.reset();
       render();
+    },
+    camera: () => ({
+      position: camera.position.toArray(),
+      target: controls.target.toArray()
+    }),
+    picture: () => {
+      render(); // the drawing buffer is read in the same task it is drawn, so it holds the frame
+      return canvas.toDataURL('image/png');
     },
     dispose: () => {
       observer.disconnect();

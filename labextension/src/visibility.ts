@@ -24,21 +24,29 @@ function shared(): IntersectionObserver {
   return observer;
 }
 
+/** Call `onChange` with whether `node` is (nearly) in view, from the page's one observer; returns the unwatch. */
+export function watchVisibility(node: Element, onChange: (visible: boolean) => void): () => void {
+  if (typeof IntersectionObserver === 'undefined') {
+    return () => undefined;
+  }
+  callbacks.set(node, onChange);
+  shared().observe(node);
+  return () => {
+    callbacks.delete(node);
+    observer?.unobserve(node);
+  };
+}
+
 /** A `FrameScheduler` that holds its flush while `node` is out of view. */
 export class ViewportScheduler extends FrameScheduler {
   /** Visible until told otherwise: the first drawing happens before the observer's first report. */
   private visible = true;
   private held = false;
+  private readonly unwatch: () => void;
 
-  constructor(
-    private readonly node: Element,
-    flush: () => void
-  ) {
+  constructor(node: Element, flush: () => void) {
     super(flush);
-    if (typeof IntersectionObserver !== 'undefined') {
-      callbacks.set(node, visible => this.setVisible(visible));
-      shared().observe(node);
-    }
+    this.unwatch = watchVisibility(node, visible => this.setVisible(visible));
   }
 
   schedule(): void {
@@ -52,8 +60,7 @@ export class ViewportScheduler extends FrameScheduler {
   /** Stop drawing and observing (the view is removed). */
   dispose(): void {
     this.cancel();
-    callbacks.delete(this.node);
-    observer?.unobserve(this.node);
+    this.unwatch();
   }
 
   private setVisible(visible: boolean): void {

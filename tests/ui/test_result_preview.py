@@ -21,8 +21,12 @@ from playwright.sync_api import Locator, Page, expect
 
 from support.lab import CHROMIUM_ARGS, LabServer
 from support.notebook_ui import (
+    callback,
+    dump_targets,
+    forget_targets,
     kernel_busy,
     open_notebook,
+    read_targets,
     run_all,
     set_theme,
     widget,
@@ -210,3 +214,57 @@ def test_a_batch_previews_the_member_picked_and_links_each_result(page: Page, la
     picture = steady(preview.locator(".mp-Preview-stage"))
     r, b = picture[..., 0], picture[..., 2]
     assert ((b - r) > 30).mean() > 0.02 and ((r - b) > 40).mean() > 0.02, "expected a blue and an orange region"
+
+
+def box_ply(path: Path) -> None:
+    """A closed box (12 triangles), ASCII PLY: a result small enough to be previewed as it is."""
+    corners = [(x, y, z) for x in (0, 2) for y in (0, 1) for z in (0, 1)]
+    quads = [(0, 1, 3, 2), (4, 6, 7, 5), (0, 4, 5, 1), (2, 3, 7, 6), (0, 2, 6, 4), (1, 5, 7, 3)]
+    faces = [t for a, b, c, d in quads for t in ((a, b, c), (a, c, d))]
+    lines = [
+        "ply",
+        "format ascii 1.0",
+        f"element vertex {len(corners)}",
+        "property float x",
+        "property float y",
+        "property float z",
+        f"element face {len(faces)}",
+        "property list uchar int vertex_indices",
+        "end_header",
+        *(" ".join(map(str, c)) for c in corners),
+        *(f"3 {a} {b} {c}" for a, b, c in faces),
+    ]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_thirty_previews_on_one_page_each_draw_their_mesh(page: Page, lab: LabServer) -> None:
+    """Chromium keeps about 16 WebGL contexts per page and blanks the oldest beyond: previews out of view give
+    theirs back (a still picture stands in), so every one of 30 draws its mesh, down the page and back up."""
+    count = 30
+    write_notebook(
+        lab.root / "thirty.ipynb",
+        "import meshprogress_nb\njobs = meshprogress_nb.connect()\n"
+        f"many = [jobs.submit(f'box-{{i}}.png', name=f'box {{i:02d}}', dispatch=False) for i in range({count})]\n"
+        + dump_targets("[m.record for m in many]", "thirty.json")
+        + "display(*many)",
+    )
+    forget_targets(lab.root, "thirty.json")
+    open_notebook(page, lab, "thirty.ipynb")
+    run_until_shown(page, widget(page, "box 00"))
+    targets = read_targets(lab.root, "thirty.json")
+    results = lab.root / ".data" / "meshprogress" / "results"
+    results.mkdir(parents=True, exist_ok=True)
+    for target in targets:
+        box_ply(results / f"mesh-{target['id']}-attempt-1.ply")
+        callback(target, status="completed", result_url=f"/meshprogress/api/v1/meshes/{target['id']}/result")
+
+    cards = [widget(page, f"box {i:02d}") for i in range(count)]
+    for card in cards + cards[:4]:  # down the page, then back to the first ones
+        card.scroll_into_view_if_needed()
+        preview = ready_preview(card)
+        stage = preview.locator(".mp-Preview-stage")
+        stage.scroll_into_view_if_needed()
+        assert drawn_fraction(steady(stage)) > 0.05, f"{card.locator('.mp-Progress-title').inner_text()}: blank"
+        live = page.evaluate("() => document.querySelectorAll('canvas.mp-Preview-canvas').length")
+        assert live <= 8, f"{live} previews hold a WebGL context"
+    stop_kernels(lab)
