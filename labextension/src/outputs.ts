@@ -11,9 +11,11 @@
 
 import type { DOMWidgetModel, DOMWidgetView } from '@jupyter-widgets/base';
 import type { IRenderMime } from '@jupyterlab/rendermime-interfaces';
+import type { Message } from '@lumino/messaging';
 import { PanelLayout, Widget } from '@lumino/widgets';
 
 import { batchPatch, meshPatch } from './logic';
+import { showAllJobOutputs } from './outputcap';
 import { jobState, liveModel, whenLive } from './registry';
 import { JobKind, snapshotHtml, summaryText } from './snapshot';
 import { BatchProgressModel, BatchProgressView, ProgressModel, ProgressView } from './widget';
@@ -111,6 +113,11 @@ export class JobOutput extends Widget implements IRenderMime.IRenderer {
     this.stopWaiting?.();
     this.setView(null);
     super.dispose();
+  }
+
+  protected onAfterAttach(msg: Message): void {
+    super.onAfterAttach(msg);
+    showAllJobOutputs(this);
   }
 
   private async showLive(model: DOMWidgetModel, job: Job, key: string): Promise<void> {

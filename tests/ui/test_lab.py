@@ -229,6 +229,25 @@ def test_a_long_failure_shows_its_start_and_its_whole_text_one_click_away(page: 
     expect(failure).to_have_text(f"a.png failed: {whole}")
 
 
+def test_a_cell_of_120_jobs_shows_every_one_past_the_output_cap(page: Page, lab: LabServer) -> None:
+    """JupyterLab shows 50 outputs of a cell and a "Show more outputs" button; a cell's job outputs are all shown."""
+    count = 120
+    write_notebook(
+        lab.root / "many.ipynb",
+        "import meshprogress_nb\njobs = meshprogress_nb.connect()\n"
+        f"many = [jobs.submit(f'm-{{i}}.png', name=f'many {{i:03d}}', dispatch=False) for i in range({count})]\n"
+        "for job in many:\n    display(job)",
+    )
+    open_notebook(page, lab, "many.ipynb")
+    run_all(page)
+    outputs = page.locator(".jp-Cell").filter(has=page.locator(".mp-Progress")).locator(".jp-OutputArea")
+    expect(outputs.locator(".mp-Progress")).to_have_count(count, timeout=90_000)
+    expect(outputs.locator(".jp-TrimmedOutputs")).to_have_count(0)
+    last = widget(page, f"many {count - 1:03d}")
+    last.scroll_into_view_if_needed()
+    expect(last).to_have_class(re.compile(r"\bmp-mod-pending\b"), timeout=30_000)
+
+
 def test_a_saved_notebook_keeps_the_last_state_as_static_output(page: Page, lab: LabServer) -> None:
     path = write_notebook(
         lab.root / "snapshot.ipynb",
