@@ -89,7 +89,7 @@ def test_every_text_reads_at_4_5_to_1(page: Page, lab: LabServer, theme: str) ->
         mesh, batch = widget(page, "contrast mesh"), widget(page, "contrast batch")
         expect(batch).to_be_visible(timeout=60_000)
         mesh_target, *members = read_targets(lab.root, "contrast-callbacks.json")
-        callback(mesh_target, progress=40, message="meshing")
+        callback(mesh_target, progress=40, message="meshing label 3 of 7\nsmoothing with 8 passes")
         callback(members[0], status="completed")
         callback(members[1], status="failed", message="No such file or directory: b.png")
         callback(members[2], progress=50, message="meshing")
@@ -97,10 +97,22 @@ def test_every_text_reads_at_4_5_to_1(page: Page, lab: LabServer, theme: str) ->
         expect(batch.locator(".mp-Progress-counts")).to_have_text("1 completed, 1 failed of 4", timeout=30_000)
         expect(batch.locator(".mp-Progress-member[data-status='failed']")).to_be_visible(timeout=30_000)
         expect(panel.locator(".mp-JobRow-kind").first).to_have_text(re.compile(r"\d\d:\d\d"), timeout=30_000)
+        # A message's whole text and a failed member's, opened.
+        mesh.locator(".mp-Progress-detailsToggle").click()
+        expect(mesh.locator(".mp-Progress-details")).to_be_visible()
+        batch.locator(".mp-Progress-member[data-status='failed']").click()
+        expect(batch.locator(".mp-Progress-memberFailure")).to_be_visible()
         measured = page.evaluate(EVERY_TEXT, [mesh.element_handle(), batch.element_handle(), panel.element_handle()])
         print(f"\n{theme}: " + ", ".join(f"{m['cls'].split()[0]} {m['ratio']}" for m in measured))
         classes = {m["cls"].split()[0] for m in measured}
-        assert {"mp-Progress-title", "mp-Progress-counts", "mp-Progress-memberStatus", "mp-JobRow-kind"} <= classes
+        assert {
+            "mp-Progress-title",
+            "mp-Progress-counts",
+            "mp-Progress-memberStatus",
+            "mp-JobRow-kind",
+            "mp-Progress-detailsToggle",
+            "mp-Progress-details",
+        } <= classes
         low = [m for m in measured if m["ratio"] < 4.5]
         assert not low, low
     finally:
