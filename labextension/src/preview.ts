@@ -48,7 +48,8 @@ export class PreviewPanel implements ContextHolder {
   private readonly facts: HTMLElement;
   private readonly reset: HTMLButtonElement;
   private readonly download: HTMLAnchorElement;
-  private readonly still: HTMLImageElement;
+  /** The last frame of a released view; made on the first release (most previews never need one). */
+  private still: HTMLImageElement | null = null;
   private readonly unwatch: () => void;
   private viewer: Viewer | null = null;
   /** The loaded preview file and the viewer module, kept to draw it again after a release. */
@@ -63,11 +64,6 @@ export class PreviewPanel implements ContextHolder {
     this.node.hidden = true;
     this.stage = element(this.node, 'div', 'mp-Preview-stage');
     this.note = element(this.stage, 'div', 'mp-Preview-note', { role: 'status' });
-    this.still = element(this.stage, 'img', 'mp-Preview-still', {
-      alt: '3D preview of the result, resting: click to turn it'
-    });
-    this.still.hidden = true;
-    this.still.addEventListener('pointerdown', () => this.goLive());
     this.unwatch = watchVisibility(this.stage, visible => {
       this.visible = visible;
       if (visible) {
@@ -134,6 +130,12 @@ export class PreviewPanel implements ContextHolder {
       return;
     }
     this.camera = this.viewer.camera();
+    if (this.still === null) {
+      this.still = element(this.stage, 'img', 'mp-Preview-still', {
+        alt: '3D preview of the result, resting: click to turn it'
+      });
+      this.still.addEventListener('pointerdown', () => this.goLive());
+    }
     this.still.src = this.viewer.picture();
     this.still.hidden = false;
     this.viewer.dispose();
@@ -153,7 +155,9 @@ export class PreviewPanel implements ContextHolder {
       console.warn('meshprogress-nb: the 3D preview could not be drawn again', reason);
       return; // the still picture stays
     }
-    this.still.hidden = true;
+    if (this.still !== null) {
+      this.still.hidden = true;
+    }
     claim(this);
   }
 
@@ -163,8 +167,8 @@ export class PreviewPanel implements ContextHolder {
     drop(this);
     this.source = null;
     this.camera = null;
-    this.still.hidden = true;
-    this.still.removeAttribute('src');
+    this.still?.remove();
+    this.still = null;
     this.facts.replaceChildren();
     this.node.dataset.state = 'loading';
     this.reset.disabled = true;
