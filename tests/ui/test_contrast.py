@@ -97,10 +97,19 @@ def test_every_text_reads_at_4_5_to_1(page: Page, lab: LabServer, theme: str) ->
         expect(batch.locator(".mp-Progress-counts")).to_have_text("1 completed, 1 failed of 4", timeout=30_000)
         expect(batch.locator(".mp-Progress-member[data-status='failed']")).to_be_visible(timeout=30_000)
         expect(panel.locator(".mp-JobRow-kind").first).to_have_text(re.compile(r"\d\d:\d\d"), timeout=30_000)
+        # The newest batch row (this run's) shows its members too.
+        panel.locator(".mp-JobRow[data-kind='batch'] .mp-JobRow-expand").first.click()
+        expect(panel.locator(".mp-JobRow-memberId").first).to_be_visible()
         measured = page.evaluate(EVERY_TEXT, [mesh.element_handle(), batch.element_handle(), panel.element_handle()])
         print(f"\n{theme}: " + ", ".join(f"{m['cls'].split()[0]} {m['ratio']}" for m in measured))
         classes = {m["cls"].split()[0] for m in measured}
-        assert {"mp-Progress-title", "mp-Progress-counts", "mp-Progress-memberStatus", "mp-JobRow-kind"} <= classes
+        assert {
+            "mp-Progress-title",
+            "mp-Progress-counts",
+            "mp-Progress-memberStatus",
+            "mp-JobRow-kind",
+            "mp-JobRow-memberId",
+        } <= classes
         low = [m for m in measured if m["ratio"] < 4.5]
         assert not low, low
     finally:

@@ -20,6 +20,7 @@ from meshprogress_nb.demo import workspace
 from support.lab import CHROMIUM, CHROMIUM_ARGS, LabServer
 from support.notebook_ui import (
     callback,
+    check_batch_members_in_sidebar,
     dump_targets,
     forget_targets,
     open_notebook,
@@ -183,6 +184,12 @@ def test_sidebar_lists_a_notebook_job_live_with_cancel_and_text_as_text(page: Pa
     row.locator(".mp-JobRow-retry").click()
     expect(row).to_have_attribute("data-status", "pending", timeout=30_000)
     expect(panel.locator(f"ul[aria-label='Active jobs'] .mp-JobRow[data-key='mesh:{target['id']}']")).to_be_visible()
+
+
+def test_sidebar_expands_a_batch_to_its_members_with_their_results(page: Page, lab: LabServer) -> None:
+    write_notebook(lab.root / "members.ipynb", "1 + 1")
+    open_notebook(page, lab, "members.ipynb")
+    check_batch_members_in_sidebar(page, lab, open_panel(page))
 
 
 def test_a_saved_notebook_keeps_the_last_state_as_static_output(page: Page, lab: LabServer) -> None:
