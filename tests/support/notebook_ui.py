@@ -59,8 +59,12 @@ def write_notebook(path: Path, *sources: str) -> Path:
 
 
 def open_notebook(page: Page, lab: LabServer, name: str) -> None:
-    # `reset`: a clean workspace, not the notebooks an earlier test left open.
-    page.goto(f"{lab.url}lab/tree/{name}?token={lab.token}&reset")
+    """Open (or reload) a notebook in the server's app: JupyterLab or Notebook 7 (one notebook per page)."""
+    if lab.app == "notebook":
+        page.goto(f"{lab.url}notebooks/{name}?token={lab.token}")
+    else:
+        # `reset`: a clean workspace, not the notebooks an earlier test left open.
+        page.goto(f"{lab.url}lab/tree/{name}?token={lab.token}&reset")
     wait_for_notebook(page)
 
 
