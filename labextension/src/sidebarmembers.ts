@@ -95,7 +95,9 @@ export class MemberPane {
     }
     if (answer.ok) {
       const records = memberRecords(answer.record);
-      const ids = records.map(record => Number(record.id ?? record.mesh_id));
+      const ids = records
+        .map(record => record.id ?? record.mesh_id)
+        .filter((id): id is number => typeof id === 'number' && Number.isInteger(id));
       this.members.reset(ids);
       records.forEach(record => this.members.apply(record));
       this.error = '';
