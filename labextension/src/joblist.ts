@@ -15,6 +15,7 @@ import {
   meshView,
   ProgressDisplay
 } from './logic';
+import type { MemberCounts } from './members';
 
 export type JobKind = 'mesh' | 'batch';
 
@@ -46,6 +47,8 @@ export interface JobRowView extends ProgressDisplay {
   resultHref: string | null;
   /** `created_at` of the REST record (ISO 8601), or empty: when the job started. */
   created: string;
+  /** A batch's member counts by status; null for a mesh. */
+  counts: MemberCounts | null;
 }
 
 type Json = Record<string, unknown>;
@@ -223,7 +226,8 @@ function rowView(entry: Entry, basePath: string): JobRowView {
       kind: 'mesh',
       id: entry.id,
       countsText: '',
-      created: entry.created
+      created: entry.created,
+      counts: null
     };
   }
   const state: BatchState = entry.batch ?? {
@@ -247,7 +251,15 @@ function rowView(entry: Entry, basePath: string): JobRowView {
     kind: 'batch',
     id: entry.id,
     resultHref: null,
-    created: entry.created
+    created: entry.created,
+    counts: {
+      total: state.total,
+      completed: state.completed,
+      failed: state.failed,
+      cancelled: state.cancelled,
+      processing: state.processing,
+      pending: state.pending
+    }
   };
 }
 

@@ -14,11 +14,17 @@ import { sharedCable } from './cable';
 import { drawProgress, element, FrameScheduler, ProgressParts, setAttribute, setText } from './dom';
 import { JobKind, JobList, JobRowView, rowLabel } from './joblist';
 import { onJobAnnounced } from './notices';
+import { MemberPane } from './sidebarmembers';
 
 /** How often a visible panel re-reads the job lists (new jobs from scripts or other notebooks). */
 const POLL_MS = 10_000;
 /** Records per REST page: the first pages are re-read every `POLL_MS`; older ones on "Show more". */
 const PAGE = 50;
+
+/** The element id of a batch row's member list (what its disclosure button controls). */
+function membersId(key: string): string {
+  return `mp-JobRow-members-${key.replace(':', '-')}`;
+}
 
 export const meshIcon = new LabIcon({
   name: 'meshprogress-nb:jobs',
@@ -30,6 +36,8 @@ export const meshIcon = new LabIcon({
 
 interface RowParts extends ProgressParts {
   item: HTMLLIElement;
+  /** A batch row's disclosure button for its members; null on a mesh row. */
+  expand: HTMLButtonElement | null;
   kind: HTMLElement;
   counts: HTMLElement;
   result: HTMLAnchorElement;
@@ -46,6 +54,8 @@ export class JobsPanel extends Widget {
   private readonly shown = new Map<string, JobRowView>();
   private readonly busy = new Set<string>();
   private readonly rowErrors = new Map<string, string>();
+  /** The members of each expanded batch row, by row key. */
+  private readonly expanded = new Map<string, MemberPane>();
   private readonly activeList: HTMLUListElement;
   private readonly recentList: HTMLUListElement;
   private readonly activeHeading: HTMLElement;
@@ -247,6 +257,8 @@ export class JobsPanel extends Widget {
     for (const [key, parts] of this.rows) {
       if (!seen.has(key)) {
         parts.item.remove();
+        this.expanded.get(key)?.dispose();
+        this.expanded.delete(key);
         this.rows.delete(key);
         this.shown.delete(key);
       }
@@ -282,6 +294,14 @@ export class JobsPanel extends Widget {
     item.dataset.key = view.key;
     item.dataset.kind = view.kind;
     const header = element(item, 'div', 'mp-JobRow-header');
+    const expand =
+      view.kind === 'batch'
+        ? element(header, 'button', 'mp-JobRow-expand', {
+            type: 'button',
+            'aria-expanded': 'false',
+            'aria-controls': membersId(view.key)
+          })
+        : null;
     const title = element(header, 'span', 'mp-JobRow-title');
     const kind = element(header, 'span', 'mp-JobRow-kind');
     const bar = element(item, 'div', 'mp-JobRow-track', {
@@ -314,8 +334,10 @@ export class JobsPanel extends Widget {
     // Act on the row as last drawn: the view captured here may be stale by the time of the click.
     cancel.addEventListener('click', () => this.clicked(view.key, 'cancel'));
     retry.addEventListener('click', () => this.clicked(view.key, 'retry'));
+    expand?.addEventListener('click', () => this.toggle(view, item));
     return {
       item,
+      expand,
       title,
       kind,
       bar,
@@ -347,5 +369,32 @@ export class JobsPanel extends Widget {
     const error = this.rowErrors.get(view.key) ?? '';
     setText(parts.error, error);
     parts.error.hidden = error === '';
+    if (parts.expand !== null) {
+      const pane = this.expanded.get(view.key);
+      setAttribute(parts.expand, 'aria-expanded', String(pane !== undefined));
+      setAttribute(
+        parts.expand,
+        'aria-label',
+        `${pane === undefined ? 'Show' : 'Hide'} the meshes of ${view.title || rowLabel(view.kind, view.id, '')}`
+      );
+      pane?.update(view.counts);
+      pane?.draw();
+    }
+  }
+
+  /** Show or hide a batch row's members; shown, they are read at once and whenever the batch's counts change. */
+  private toggle(view: JobRowView, item: HTMLLIElement): void {
+    const pane = this.expanded.get(view.key);
+    if (pane === undefined) {
+      const created = new MemberPane(membersId(view.key), view.id, this.serverPath, () =>
+        this.frame.schedule()
+      );
+      item.insertBefore(created.node, item.querySelector('.mp-JobRow-error'));
+      this.expanded.set(view.key, created);
+    } else {
+      pane.dispose();
+      this.expanded.delete(view.key);
+    }
+    this.frame.schedule();
   }
 }

@@ -19,15 +19,13 @@ import type * as Backbone from 'backbone';
 import { basePath, getBatch, listMeshes, postAction } from './api';
 import { ChannelWatcher, sharedCable } from './cable';
 import { MessageDetails } from './details';
-import { drawProgress, element, ProgressParts, setAttribute, setText, setWidth } from './dom';
+import { drawProgress, element, ProgressParts, setAttribute, setText } from './dom';
 import {
   batchMemberIds,
   batchPatch,
   BatchState,
   batchView,
-  formatPercent,
   meshPatch,
-  MeshEntry,
   MeshState,
   meshView,
   ProgressDisplay,
@@ -36,6 +34,14 @@ import {
 } from './logic';
 import { setAndSync } from './kernelsync';
 import { BatchMembers, virtualWindow } from './members';
+import {
+  createMemberFailure,
+  createMemberRow,
+  drawMemberFailure,
+  drawMemberRow,
+  MemberRow,
+  onMemberPicked
+} from './memberrow';
 import { announceJob } from './notices';
 import { PreviewPanel } from './preview';
 import { noteJob, noteLiveModel } from './registry';
@@ -426,15 +432,6 @@ function setHeight(node: HTMLElement, px: number): void {
   node.hidden = px === 0;
 }
 
-interface MemberRow {
-  item: HTMLLIElement;
-  name: HTMLElement;
-  status: HTMLElement;
-  percent: HTMLElement;
-  fill: HTMLElement;
-  result: HTMLAnchorElement;
-}
-
 export class BatchProgressView extends HubView<ReturnType<typeof batchView>> {
   protected readonly idKey = 'batch_id';
   protected readonly restCollection = 'batches';
@@ -474,28 +471,11 @@ export class BatchProgressView extends HubView<ReturnType<typeof batchView>> {
     ];
     this.list.addEventListener('scroll', () => this.frame.schedule(), { passive: true });
     this.more = element(this.el, 'div', 'mp-Progress-more');
-    this.failure = element(this.el, 'div', 'mp-Progress-details mp-Progress-memberFailure', {
-      role: 'region',
-      'aria-label': 'Why the picked mesh failed'
-    });
+    this.failure = createMemberFailure(this.el);
     this.preview = new PreviewPanel(this.el);
-    const pick = (event: Event): void => {
-      const row = (event.target as HTMLElement).closest<HTMLElement>('.mp-Progress-member');
-      const status = row?.dataset.status;
-      if (
-        row &&
-        (status === 'completed' || status === 'failed') &&
-        !(event.target as HTMLElement).closest('a')
-      ) {
-        this.selected = Number(row.dataset.meshId);
-        this.frame.schedule();
-      }
-    };
-    this.list.addEventListener('click', pick);
-    this.list.addEventListener('keydown', event => {
-      if (event.key === 'Enter' || event.key === ' ') {
-        pick(event);
-      }
+    onMemberPicked(this.list, meshId => {
+      this.selected = meshId;
+      this.frame.schedule();
     });
   }
 
@@ -689,12 +669,7 @@ export class BatchProgressView extends HubView<ReturnType<typeof batchView>> {
     setText(this.more, restText);
     this.more.hidden = restText === '';
     const picked = rows.find(row => row.mesh_id === this.selected && row.status === 'completed');
-    const failed = rows.find(row => row.mesh_id === this.selected && row.status === 'failed');
-    setText(
-      this.failure,
-      failed ? `${failed.name || `Mesh ${failed.mesh_id}`} failed: ${failed.message.trim()}` : ''
-    );
-    this.failure.hidden = failed === undefined;
+    drawMemberFailure(this.failure, rows, this.selected);
     this.preview.show(
       picked ? picked.mesh_id : null,
       'completed',
@@ -716,55 +691,14 @@ export class BatchProgressView extends HubView<ReturnType<typeof batchView>> {
     setHeight(this.spacers[0], first * MEMBER_ROW_PX);
     setHeight(this.spacers[1], (rows.length - last) * MEMBER_ROW_PX);
     while (this.slots.length < last - first) {
-      this.slots.push(this.memberRow());
+      this.slots.push(createMemberRow(this.list, this.spacers[1]));
     }
     this.slots.forEach((slot, index) => {
       const entry = rows[first + index];
       slot.item.hidden = entry === undefined || first + index >= last;
       if (!slot.item.hidden && entry !== undefined) {
-        this.drawMember(slot, entry);
+        drawMemberRow(slot, entry, this.serverPath, this.selected);
       }
     });
-  }
-
-  private memberRow(): MemberRow {
-    const item = document.createElement('li');
-    item.className = 'mp-Progress-member';
-    this.list.insertBefore(item, this.spacers[1]);
-    const name = element(item, 'span', 'mp-Progress-memberName');
-    const track = element(item, 'span', 'mp-Progress-memberTrack', { 'aria-hidden': 'true' });
-    const fill = element(track, 'span', 'mp-Progress-memberFill');
-    const percent = element(item, 'span', 'mp-Progress-memberPercent');
-    const status = element(item, 'span', 'mp-Progress-memberStatus');
-    const result = element(item, 'a', 'mp-Progress-memberResult', { download: '' });
-    result.textContent = 'Download';
-    return { item, name, status, percent, fill, result };
-  }
-
-  private drawMember(row: MemberRow, entry: MeshEntry): void {
-    const name = entry.name || `Mesh ${entry.mesh_id}`;
-    const progress = entry.status === 'completed' ? 100 : entry.progress;
-    const status =
-      entry.message && entry.status === 'failed'
-        ? `Failed: ${entry.message}`
-        : statusLabel(entry.status);
-    setText(row.name, name);
-    setAttribute(row.name, 'title', name);
-    setText(row.status, status);
-    setAttribute(row.status, 'title', status);
-    setText(row.percent, formatPercent(progress));
-    setWidth(row.fill, progress);
-    setAttribute(row.item, 'data-status', entry.status || 'unknown');
-    setAttribute(row.item, 'data-mesh-id', String(entry.mesh_id));
-    const href =
-      entry.status === 'completed' ? resultHref(entry.result_url ?? null, this.serverPath) : null;
-    row.result.hidden = href === null;
-    if (href !== null) {
-      setAttribute(row.result, 'href', href);
-      setAttribute(row.result, 'aria-label', `Download the result of ${name}`);
-    }
-    const selectable = entry.status === 'completed' || entry.status === 'failed';
-    setAttribute(row.item, 'tabindex', selectable ? '0' : '-1');
-    setAttribute(row.item, 'aria-selected', String(selectable && entry.mesh_id === this.selected));
   }
 }

@@ -66,6 +66,12 @@ describe('JobList', () => {
     const row = active[0];
     assert.equal(row.title, 'run-1');
     assert.equal(row.countsText, '10 completed, 1 failed of 1000');
+    assert.deepEqual(
+      row.counts,
+      { total: 1000, completed: 10, failed: 1, cancelled: 0, processing: 2, pending: 987 },
+      'a batch row carries its counts, for its member list'
+    );
+    assert.equal(list.rows('/').active[1].counts, null, 'a mesh row has none');
     assert.equal(row.etaText, 'Est. 1m 30s remaining');
   });
 

@@ -59,8 +59,12 @@ def write_notebook(path: Path, *sources: str) -> Path:
 
 
 def open_notebook(page: Page, lab: LabServer, name: str) -> None:
-    # `reset`: a clean workspace, not the notebooks an earlier test left open.
-    page.goto(f"{lab.url}lab/tree/{name}?token={lab.token}&reset")
+    """Open (or reload) a notebook in the server's app: JupyterLab or Notebook 7 (one notebook per page)."""
+    if lab.app == "notebook":
+        page.goto(f"{lab.url}notebooks/{name}?token={lab.token}")
+    else:
+        # `reset`: a clean workspace, not the notebooks an earlier test left open.
+        page.goto(f"{lab.url}lab/tree/{name}?token={lab.token}&reset")
     wait_for_notebook(page)
 
 
@@ -203,3 +207,82 @@ def take_preferred_kernel(page: Page) -> None:
     """Accept JupyterLab's kernel dialog, if a loaded machine made it ask."""
     with contextlib.suppress(PlaywrightTimeout):
         page.locator(".jp-Dialog .jp-mod-accept").first.click(timeout=5_000)
+
+
+def create_batch(lab: LabServer, name: str, sources: list[str]) -> tuple[int, list[dict]]:
+    """A batch created through the REST API and not dispatched: its id, and the callback target of each member in
+    batch order, so the test posts as their worker."""
+    response = httpx.post(
+        f"{lab.url}meshprogress/api/v1/batches",
+        json={"sources": sources, "name": name, "dispatch": False},
+        params={"token": lab.token},
+        timeout=30,
+    )
+    assert response.status_code == 201, response.text
+    batch = response.json()
+    return batch["id"], [{**m["callback"], "job_id": m["job_id"], "id": m["id"]} for m in batch["meshes"]]
+
+
+def check_batch_members_in_sidebar(page: Page, lab: LabServer, panel) -> None:  # noqa: ANN001 - a Locator
+    """In the open sidebar ``panel``: a batch row expands (by keyboard) to its members with their statuses, the
+    completed member's result link downloads the result, and the members follow the batch live."""
+    # A fourth member never reports: the batch stays active, out of the Recent list other tests count.
+    batch_id, (done, broken, waiting, _still) = create_batch(
+        lab, "member batch", ["done.png", "broken.png", "waiting.png", "still.png"]
+    )
+    (lab.root / "member-result.ply").write_text("ply\n")
+    callback(done, status="completed", result_url="/files/member-result.ply")
+    callback(broken, status="failed", message="<b>bad</b> image")
+
+    row = panel.locator(f".mp-JobRow[data-key='batch:{batch_id}']")
+    toggle = row.locator(".mp-JobRow-expand")
+    expect(toggle).to_have_attribute("aria-expanded", "false", timeout=30_000)
+    expect(toggle).to_have_attribute("aria-label", "Show the meshes of member batch")
+    toggle.scroll_into_view_if_needed()
+    toggle.focus()
+    page.keyboard.press("Enter")
+    expect(toggle).to_have_attribute("aria-expanded", "true")
+    members = page.locator(f"#{toggle.get_attribute('aria-controls')}")
+    member = {
+        target["id"]: members.locator(f".mp-Progress-member[data-mesh-id='{target['id']}']")
+        for target in (done, broken, waiting)
+    }
+    expect(member[done["id"]]).to_have_attribute("data-status", "completed")
+    expect(member[broken["id"]]).to_have_attribute("data-status", "failed")
+    expect(member[waiting["id"]]).to_have_attribute("data-status", "pending")
+    expect(member[broken["id"]].locator(".mp-Progress-memberStatus")).to_have_text("Failed: <b>bad</b> image")
+    for target, name in ((done, "done.png"), (broken, "broken.png"), (waiting, "waiting.png")):
+        expect(member[target["id"]].locator(".mp-Progress-memberName")).to_have_text(name)
+        expect(member[target["id"]].locator(".mp-JobRow-memberId")).to_have_text(f"#{target['id']}")
+    assert members.locator("b").count() == 0, "worker text stays text"
+    expect(member[broken["id"]].locator(".mp-Progress-memberResult")).to_be_hidden()
+    expect(member[waiting["id"]].locator(".mp-Progress-memberResult")).to_be_hidden()
+    link = member[done["id"]].locator(".mp-Progress-memberResult")
+    expect(link).to_have_attribute("href", "/files/member-result.ply")
+    link.scroll_into_view_if_needed()
+    with page.expect_download() as download:
+        link.click()
+    assert Path(download.value.path()).read_text() == "ply\n"
+
+    # A failed member shows why it failed; a completed one opens the widget's preview panel, by keyboard too.
+    preview = members.locator(".mp-Preview")
+    expect(preview).to_be_hidden()
+    member[broken["id"]].click()
+    expect(preview).to_be_hidden()
+    expect(members.locator(".mp-Progress-memberFailure")).to_have_text("broken.png failed: <b>bad</b> image")
+    member[done["id"]].focus()
+    page.keyboard.press("Enter")
+    expect(preview).to_be_visible()
+    expect(preview).to_have_attribute("data-mesh-id", str(done["id"]))
+    expect(member[done["id"]]).to_have_attribute("aria-selected", "true")
+    expect(members.locator(".mp-Progress-memberFailure")).to_be_hidden()
+
+    # Live: the member's report changes the batch's counts on its channel, and the members are read again.
+    callback(waiting, status="completed", result_url="/files/member-result.ply")
+    expect(member[waiting["id"]]).to_have_attribute("data-status", "completed")
+    expect(member[waiting["id"]].locator(".mp-Progress-memberResult")).to_be_visible()
+
+    toggle.focus()
+    page.keyboard.press("Enter")
+    expect(toggle).to_have_attribute("aria-expanded", "false")
+    expect(members).to_have_count(0)

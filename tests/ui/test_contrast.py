@@ -102,6 +102,9 @@ def test_every_text_reads_at_4_5_to_1(page: Page, lab: LabServer, theme: str) ->
         expect(mesh.locator(".mp-Progress-details")).to_be_visible()
         batch.locator(".mp-Progress-member[data-status='failed']").click()
         expect(batch.locator(".mp-Progress-memberFailure")).to_be_visible()
+        # The newest batch row (this run's) shows its members too.
+        panel.locator(".mp-JobRow[data-kind='batch'] .mp-JobRow-expand").first.click()
+        expect(panel.locator(".mp-JobRow-memberId").first).to_be_visible()
         measured = page.evaluate(EVERY_TEXT, [mesh.element_handle(), batch.element_handle(), panel.element_handle()])
         print(f"\n{theme}: " + ", ".join(f"{m['cls'].split()[0]} {m['ratio']}" for m in measured))
         classes = {m["cls"].split()[0] for m in measured}
@@ -112,6 +115,7 @@ def test_every_text_reads_at_4_5_to_1(page: Page, lab: LabServer, theme: str) ->
             "mp-JobRow-kind",
             "mp-Progress-detailsToggle",
             "mp-Progress-details",
+            "mp-JobRow-memberId",
         } <= classes
         low = [m for m in measured if m["ratio"] < 4.5]
         assert not low, low

@@ -20,6 +20,7 @@ from meshprogress_nb.demo import workspace
 from support.lab import CHROMIUM, CHROMIUM_ARGS, LabServer
 from support.notebook_ui import (
     callback,
+    check_batch_members_in_sidebar,
     dump_targets,
     forget_targets,
     open_notebook,
@@ -246,6 +247,12 @@ def test_a_cell_of_120_jobs_shows_every_one_past_the_output_cap(page: Page, lab:
     last = widget(page, f"many {count - 1:03d}")
     last.scroll_into_view_if_needed()
     expect(last).to_have_class(re.compile(r"\bmp-mod-pending\b"), timeout=30_000)
+
+
+def test_sidebar_expands_a_batch_to_its_members_with_their_results(page: Page, lab: LabServer) -> None:
+    write_notebook(lab.root / "members.ipynb", "1 + 1")
+    open_notebook(page, lab, "members.ipynb")
+    check_batch_members_in_sidebar(page, lab, open_panel(page))
 
 
 def test_a_saved_notebook_keeps_the_last_state_as_static_output(page: Page, lab: LabServer) -> None:

@@ -14,6 +14,7 @@ from playwright.sync_api import Page, expect
 from support.lab import LabServer
 from support.notebook_ui import (
     callback,
+    check_batch_members_in_sidebar,
     start_lab,
     write_notebook,
 )
@@ -60,6 +61,15 @@ def test_the_sidebar_opens_from_the_view_menu_in_notebook_7(page: Page, lab: Lab
     callback(twins[0], progress=30, message="meshing")
     row = panel.locator(f".mp-JobRow[data-key='mesh:{twins[0]['id']}']")
     expect(row.locator("[role=progressbar]")).to_have_attribute("aria-valuenow", "30", timeout=15_000)
+
+
+def test_the_sidebar_expands_a_batch_to_its_members_in_notebook_7(page: Page, lab: LabServer) -> None:
+    write_notebook(Path(lab.root) / "members.ipynb", "1 + 1")
+    page.goto(f"{lab.url}notebooks/members.ipynb?token={lab.token}")
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=90_000)
+    page.locator(".lm-MenuBar-itemLabel", has_text="View").first.click()
+    page.locator(".lm-Menu-itemLabel", has_text="Mesh Jobs").first.click()
+    check_batch_members_in_sidebar(page, lab, page.locator("#meshprogress-jobs"))
 
 
 def test_the_sidebar_pages_through_all_finished_jobs(page: Page, lab: LabServer) -> None:

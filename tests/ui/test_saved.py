@@ -1,12 +1,14 @@
-"""Saved notebooks that stay true, in a real JupyterLab and Chromium: a job's output is live after its kernel
-restarted and the page reloaded (never "model not found"), one connection indicator, and the saved static
+"""Saved notebooks that stay true, in a real JupyterLab and in Notebook 7, in Chromium: a job's output is live after
+its kernel restarted and the page reloaded (never "model not found"), one connection indicator, and the saved static
 rendering holds the last state the browser saw."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 import httpx
+import pytest
 from playwright.sync_api import Page, expect
 
 from support.lab import LabServer
@@ -18,11 +20,20 @@ from support.notebook_ui import (
     read_targets,
     run_all,
     save_until,
+    start_lab,
     widget,
     write_notebook,
 )
 
 JOB_MIME = "application/vnd.meshprogress.job+json"
+
+
+@pytest.fixture(scope="module", params=["jupyterlab", "notebook"])
+def lab(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
+    """Every test here runs in JupyterLab and in Notebook 7: both reload a saved notebook the same way."""
+    server = start_lab(tmp_path_factory, request.param, app=request.param)
+    yield server
+    server.stop()
 
 
 def restart_kernels(lab: LabServer) -> None:
