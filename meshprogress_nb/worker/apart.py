@@ -8,11 +8,13 @@ reporter's thread held a lock, so it takes none (no logging, no atexit handlers,
 
 The child inherits the job's memory cap (RLIMIT_AS): its ``MemoryError``, or its death by a signal, is raised in
 the parent as ``MemoryError``, the same failure as in-process. An exception in the parent while it waits (the
-job's time limit, an interrupt) kills the child first.
+job's time limit, an interrupt) kills the child first; a parent killed outright (a job past its grace) takes the
+child with it (Linux's parent-death signal), so no orphan computes on.
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
 import pickle
 import signal
@@ -21,6 +23,7 @@ from typing import TypeVar
 
 T = TypeVar("T")
 
+PR_SET_PDEATHSIG = 1
 OUT_OF_MEMORY = 75  # the child's exit status when it ran out of memory before it could write a result
 CHUNK = 1 << 20
 
@@ -28,10 +31,11 @@ CHUNK = 1 << 20
 def run_apart(call: Callable[[], T]) -> T:
     """``call()``'s result (it must pickle), computed in a forked child; its exception is raised here."""
     read_end, write_end = os.pipe()
+    parent = os.getpid()
     pid = os.fork()
     if pid == 0:  # the child: compute, write, leave
         os.close(read_end)
-        _child(call, write_end)
+        _child(call, write_end, parent)
     os.close(write_end)
     try:
         data = _read_all(read_end)
@@ -53,9 +57,12 @@ def run_apart(call: Callable[[], T]) -> T:
     raise value
 
 
-def _child(call: Callable[[], object], write_end: int) -> None:
+def _child(call: Callable[[], object], write_end: int, parent: int) -> None:
     code = 0
     try:
+        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != parent:  # the parent died before the line above
+            os._exit(1)
         try:
             payload = pickle.dumps((True, call()), protocol=pickle.HIGHEST_PROTOCOL)
         except Exception as exc:  # every failure but memory's goes to the parent as it is

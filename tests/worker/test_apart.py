@@ -5,6 +5,10 @@ from __future__ import annotations
 import os
 import resource
 import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -54,3 +58,27 @@ def test_an_exception_while_waiting_kills_the_child() -> None:
         signal.signal(signal.SIGALRM, previous)
     with pytest.raises(ChildProcessError):  # killed and reaped: no child left
         os.waitpid(-1, os.WNOHANG)
+
+
+def test_a_killed_parent_takes_the_child_with_it() -> None:
+    """A job process killed outright (past its time limit's grace) must not leave its computation running."""
+    script = (
+        "import os, signal, sys\n"
+        "from meshprogress_nb.worker.apart import run_apart\n"
+        "run_apart(lambda: (print(os.getpid(), flush=True), signal.pause()))\n"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert parent.stdout is not None
+    child = int(parent.stdout.readline())
+    parent.kill()
+    parent.wait()
+    while _alive(child):
+        time.sleep(0.01)  # polls a condition: the test's timeout bounds it
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
