@@ -179,10 +179,13 @@ def isosurface(volume: np.ndarray, level: float, frame: Frame) -> Geometry:
     call over the volume padded with a layer below ``level``, so that the surface closes at the volume's edge."""
     from skimage.measure import marching_cubes
 
+    from .apart import run_apart
+
     if not float(volume.min()) < level < float(volume.max()):
         raise ValueError(f"the volume has no surface at level {level:.3g}")
     padded = np.pad(volume, 1, constant_values=min(float(volume.min()), level) - 1.0)
-    vertices, faces, _, _ = marching_cubes(padded, level=level, allow_degenerate=False)
+    # Apart: scikit-image holds the GIL for the whole call, which would stop the progress threads.
+    vertices, faces = run_apart(lambda: marching_cubes(padded, level=level, allow_degenerate=False)[:2])
     # Reversing the axes (z, y, x) -> (x, y, z) also turns scikit-image's faces outwards.
     points = frame.to_physical(vertices.astype(np.float64) - 1.0)
     faces = faces[:, ::-1] if frame.mirrored else faces

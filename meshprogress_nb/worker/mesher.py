@@ -41,31 +41,32 @@ MAX_TARGET_FACES = 50_000_000
 MAX_SMOOTH_ITERATIONS = 1_000_000
 MAX_LEVELS = 16
 
-# Seconds per unit of work (numpy 2.4, scipy 1.17, scikit-image 0.26, fast-simplification 0.2, wildmeshing 0.4,
-# meshio 5.3), measured on 96^3 to 160^3 spheres on a 2-core VM shared with other jobs (load ~15). Their ratios make
-# the stage weights; the seconds themselves only start the ticks of one-call stages, which the Planner rescales by
-# the pace measured on the stages done.
+# Seconds per unit of work (numpy 2.4, scipy 1.17, scikit-image 0.26, fast-simplification 0.2, meshio 5.3), measured
+# with the long calls run apart (see apart.py) on 256^3 spheres, a 512^2 height field and 96^3 noise, on a 2-core VM
+# at load ~2. Their ratios make the stage weights; the seconds only start the ticks of one-call stages, which the
+# Planner rescales by the pace measured on the stages done (load and preprocess come first, so even a short job has
+# one). Marching cubes costs mostly per face made; "tetra" is the earlier figure scaled by the others' factor (~5).
 TETRA_SCALING = 2.8
 """fTetWild's time grows about as edge_length ** -2.8 (the head MRI: 1.5 s at 0.05, 5.8 s at 0.03, 19 s at 0.02)."""
 
 COST = {
-    "decode": 1.2e-8,  # per voxel read
-    "normalize": 8e-9,  # per voxel
-    "smooth": 4e-9,  # per voxel, per axis, per kernel tap
-    "zoom": 4e-7,  # per voxel of a resampled grid
-    "cubes": 3e-7,  # per voxel scanned by marching cubes
-    "face": 2e-6,  # per face marching cubes makes
-    "grid": 1.8e-6,  # per face of a height-field solid
-    "decimate": 1e-5,  # per face in
-    "error": 7e-5,  # per measured vertex (simplification_error's sample)
-    "tetra": 3e-2,  # per surface face fTetWild fills (a fixed cost dominates at small sizes)
-    "write": 1e-5,  # per cell written (all formats through meshio, plus the preview and the report)
+    "decode": 3.8e-9,  # per voxel read
+    "normalize": 1.7e-9,  # per voxel
+    "smooth": 8.5e-10,  # per voxel, per axis, per kernel tap
+    "zoom": 8.5e-8,  # per voxel of a resampled grid
+    "cubes": 1e-8,  # per voxel scanned by marching cubes
+    "face": 8e-7,  # per face marching cubes makes
+    "grid": 3.2e-8,  # per face of a height-field solid
+    "decimate": 1.05e-6,  # per face in
+    "error": 1e-5,  # per measured vertex (simplification_error's sample)
+    "tetra": 6e-3,  # per surface face fTetWild fills (a fixed cost dominates at small sizes)
+    "write": 2e-6,  # per cell written (all formats through meshio, plus the preview and the report)
 }
 SURFACE_DENSITY = 6.0  # isosurface faces per voxel^(2/3) of an object filling part of its volume: a first guess
 FLOOR = 1e-3  # seconds: every stage keeps a sliver of the bar, so each one's start is reported
 ERROR_SAMPLES = 4000  # vertices whose distance to the simplified surface is measured (about 0.1 s)
 TICK = 0.1  # seconds between progress updates during one long library call
-MIN_PACED = 0.25  # seconds: stages at least this long tell the pace
+MIN_PACED = 0.02  # seconds: stages at least this long tell the pace (the first ones, before the long calls, are short)
 
 
 @dataclass(frozen=True)

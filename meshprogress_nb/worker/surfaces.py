@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from functools import partial
 
 import numpy as np
 
@@ -98,6 +99,8 @@ def decimate(surface: Geometry, target: int) -> Geometry | None:
 def _decimate(surface: Geometry, target: int, aggressiveness: float) -> Geometry | None:
     import fast_simplification
 
+    from .apart import run_apart
+
     regions = [None] if surface.labels is None else [int(v) for v in np.unique(surface.labels)]
     parts = []
     for label in regions:
@@ -106,9 +109,9 @@ def _decimate(surface: Geometry, target: int, aggressiveness: float) -> Geometry
         if len(region.cells) <= share:
             parts.append(region)
         else:
-            points, faces = fast_simplification.simplify(
-                region.points, region.cells, target_count=share, agg=aggressiveness
-            )
+            # Apart: fast-simplification holds the GIL for the whole call, which would stop the progress threads.
+            simplify = partial(fast_simplification.simplify, target_count=share, agg=aggressiveness)
+            points, faces = run_apart(partial(simplify, region.points, region.cells))
             parts.append(Geometry(points, faces.astype(np.int32)))
         if label is not None:
             parts[-1].labels = np.full(len(parts[-1].cells), label, np.int32)

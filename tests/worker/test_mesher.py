@@ -11,6 +11,7 @@ import pytest
 import trimesh
 from callback_recorder import Answer, RecordingHub
 from PIL import Image
+from volumes import write_itk
 
 from meshprogress_nb.demo import SAMPLES
 from meshprogress_nb.worker import JobCancelled, ProgressReporter, generate_mesh
@@ -189,3 +190,39 @@ def test_bad_inputs_fail_clearly(tmp_path: Path) -> None:
         generate_mesh([SAMPLE, SAMPLE], tmp_path / "x.ply", mode="heightfield")
     with pytest.raises(ValueError, match="2 slices"):
         generate_mesh(SAMPLE, tmp_path / "x.ply", mode="isosurface")
+
+
+class Timed(ProgressReporter):
+    """The real reporter that also keeps when each overall value was given, and with which message."""
+
+    def __init__(self, hub: RecordingHub) -> None:
+        super().__init__(hub.url, "job-1", "token", min_interval=0.02)
+        self.log: list[tuple[float, float, str | None]] = []
+
+    def update(self, progress: float, message: str | None = None) -> None:
+        self.log.append((time.monotonic(), progress, message))
+        super().update(progress, message)
+
+
+def test_the_bar_moves_while_marching_cubes_runs(
+    tmp_path: Path, recording_hub: RecordingHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """scikit-image's marching cubes holds the GIL for its whole call; the bar must not stand still through it."""
+    from scipy.ndimage import gaussian_filter
+
+    from meshprogress_nb.worker import mesher
+
+    monkeypatch.setattr(mesher, "TICK", 0.01)  # many ticks even where the call is short (a fast machine)
+    noise = gaussian_filter(np.random.default_rng(0).random((80, 80, 80), np.float32), 2)  # a surface of ~400k faces
+    source = write_itk((noise * 1000).astype(np.int16), tmp_path / "noise.nii.gz", spacing=(1.0, 1.0, 1.0))
+    reporter = Timed(recording_hub)
+    with reporter:
+        generate_mesh(source, tmp_path / "noise.ply", reporter, smooth_iterations=0, target_faces=20_000)
+    messages = [m for _, _, m in reporter.log]
+    start, end = messages.index("mesh"), messages.index("simplify")
+    during = reporter.log[start : end + 1]
+    ticks = [p for _, p, m in during if m == "marching cubes"]
+    assert len(ticks) >= 5 and ticks == sorted(ticks) and ticks[-1] > ticks[0]
+    # No report stands still for most of the call (in-process, one gap spanned all of it).
+    gaps = [b[0] - a[0] for a, b in zip(during, during[1:], strict=False)]
+    assert max(gaps) < 0.5 * (during[-1][0] - during[0][0])

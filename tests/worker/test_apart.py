@@ -1,0 +1,84 @@
+"""A call run apart returns its result, raises its exception, and fails as out of memory when its process dies."""
+
+from __future__ import annotations
+
+import os
+import resource
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from meshprogress_nb.worker.apart import run_apart
+
+
+def test_the_result_comes_back_whole() -> None:
+    data = np.arange(3_000_000, dtype=np.float64).reshape(-1, 3)  # 72 MB: many pipe buffers
+    result = run_apart(lambda: (data * 2, "done"))
+    assert result[1] == "done" and np.array_equal(result[0], data * 2)
+
+
+def test_an_exception_is_raised_in_the_caller() -> None:
+    with pytest.raises(ValueError, match="no surface"):
+        run_apart(lambda: (_ for _ in ()).throw(ValueError("no surface at 0.5")))
+
+
+def test_a_memory_error_in_the_child_is_a_memory_error_here() -> None:
+    def too_big() -> np.ndarray:
+        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        resource.setrlimit(resource.RLIMIT_AS, (1 << 30, hard))  # only in the child
+        return np.ones(1 << 31, np.uint8)
+
+    with pytest.raises(MemoryError):
+        run_apart(too_big)
+
+
+def test_a_killed_child_is_out_of_memory() -> None:
+    with pytest.raises(MemoryError, match="SIGKILL"):
+        run_apart(lambda: os.kill(os.getpid(), signal.SIGKILL))
+
+
+def test_an_exception_while_waiting_kills_the_child() -> None:
+    """The job's time limit is an alarm raising in the waiting parent: the child must not outlive it."""
+
+    def time_is_up(signum: int, frame: object) -> None:
+        raise TimeoutError("time limit")
+
+    previous = signal.signal(signal.SIGALRM, time_is_up)
+    signal.setitimer(signal.ITIMER_REAL, 0.2)
+    try:
+        with pytest.raises(TimeoutError):
+            run_apart(lambda: signal.pause())  # the child waits for ever (the alarm is not inherited)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    with pytest.raises(ChildProcessError):  # killed and reaped: no child left
+        os.waitpid(-1, os.WNOHANG)
+
+
+def test_a_killed_parent_takes_the_child_with_it() -> None:
+    """A job process killed outright (past its time limit's grace) must not leave its computation running."""
+    script = (
+        "import os, signal, sys\n"
+        "from meshprogress_nb.worker.apart import run_apart\n"
+        "run_apart(lambda: (print(os.getpid(), flush=True), signal.pause()))\n"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert parent.stdout is not None
+    child = int(parent.stdout.readline())
+    parent.kill()
+    parent.wait()
+    while _alive(child):
+        time.sleep(0.01)  # polls a condition: the test's timeout bounds it
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
