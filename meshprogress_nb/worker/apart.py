@@ -18,6 +18,7 @@ import ctypes
 import os
 import pickle
 import signal
+import sys
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -60,7 +61,8 @@ def run_apart(call: Callable[[], T]) -> T:
 def _child(call: Callable[[], object], write_end: int, parent: int) -> None:
     code = 0
     try:
-        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        if sys.platform.startswith("linux"):  # elsewhere (macOS) the job's own limits stop the parent only
+            ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
         if os.getppid() != parent:  # the parent died before the line above
             os._exit(1)
         try:
