@@ -17,7 +17,7 @@ import { PanelLayout, Widget } from '@lumino/widgets';
 import { batchPatch, meshPatch } from './logic';
 import { showAllJobOutputs } from './outputcap';
 import { jobState, liveModel, whenLive } from './registry';
-import { JobKind, snapshotHtml, summaryText } from './snapshot';
+import { JobKind, snapshotHtml, summaryText, TERMINAL } from './snapshot';
 import { BatchProgressModel, BatchProgressView, ProgressModel, ProgressView } from './widget';
 
 export const JOB_MIME = 'application/vnd.meshprogress.job+json';
@@ -168,7 +168,7 @@ interface NotebookModelLike {
 }
 
 /**
- * At most this much of a save's time rewrites outputs of jobs that only moved on (same status). Each rewrite
+ * At most this much of a save's time rewrites outputs of jobs that only moved on (not ended). Each rewrite
  * makes JupyterLab re-render that output and lay out its cell: with 200 running jobs, rewriting all of them made
  * every save (autosave: every 2 minutes) one or two 55-110 ms tasks that froze the page.
  */
@@ -178,9 +178,9 @@ let movedFrom = 0;
 
 /**
  * Rewrite the static rendering of job outputs from the newest state the page saw, at save time, so the file says
- * where each job was. An output whose job changed status (it started, ended, failed) is always rewritten; one
- * whose job only moved on is rewritten within a time budget, the stalest turn first over successive saves.
- * Outputs whose saved state is as new are left alone.
+ * where each job was. An output whose job ended since it was saved (completed, failed, cancelled) is always
+ * rewritten; one whose job only moved on (started, progressed) within a time budget, in turn over successive
+ * saves. Outputs whose saved state is as new are left alone.
  */
 export function saveOutputs(notebook: NotebookModelLike): void {
   const started = performance.now();
@@ -213,7 +213,7 @@ export function saveOutputs(notebook: NotebookModelLike): void {
           }
         });
       };
-      if (fields.status !== saved.status) {
+      if (fields.status !== saved.status && TERMINAL.includes(fields.status)) {
         rewrite();
       } else {
         moved.push(rewrite);

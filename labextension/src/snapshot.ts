@@ -22,7 +22,7 @@ const COLOURS: Record<string, string> = {
   failed: '#d32f2f',
   cancelled: '#f57c00'
 };
-const TERMINAL: readonly string[] = ['completed', 'failed', 'cancelled'];
+export const TERMINAL: readonly string[] = ['completed', 'failed', 'cancelled'];
 
 export type JobKind = 'mesh' | 'batch';
 
