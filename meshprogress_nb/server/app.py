@@ -22,12 +22,14 @@ from .backends import make_backend
 from .cable.connection import CableHandler
 from .cable.forward import CableForwardHandler
 from .cable.server import CableServer
+from .callback_route import PATH as CALLBACK_PATH
+from .callback_route import CallbackRoute
 from .clock import LoopClock
 from .config import MeshProgress
 from .dispatch import Dispatch, Dispatcher, make_dispatcher
 from .fanout import FanOut
 from .forward import Upstream, forward_handlers
-from .handlers import CallbackHandler, handlers
+from .handlers import handlers
 from .hub import ProgressHub
 from .tokens import CallbackTokens
 from .trust import shared_credentials_warning
@@ -77,16 +79,15 @@ def _use_server_log(serverapp: Any) -> None:
             package_log.addHandler(handler)
 
 
-def _route_first(web_app: Any, route: tuple[str, type, dict[str, Any]]) -> None:
-    """Match ``route`` before every other rule of the server.
+def _route_first(web_app: Any, path: str, target: CallbackRoute) -> None:
+    """Match ``path`` to ``target`` before every other rule of the server.
 
     Tornado tries rules in order, and jupyter-server and the other extensions register a few dozen before
     ours. Workers post thousands of callbacks a second: for that one route the scan is a measurable share of a
     callback's cost (about 5 % of ingest in bench/run.py).
     """
     router = web_app.default_router
-    path, handler, kwargs = route
-    router.rules.insert(0, router.process_rule(Rule(PathMatches(path), handler, kwargs)))
+    router.rules.insert(0, router.process_rule(Rule(PathMatches(path), target)))
 
 
 @dataclass
@@ -164,9 +165,7 @@ class MeshProgressApp(ExtensionApp):
             config,
             base_url=serverapp.base_url,
             root_dir=serverapp.root_dir,
-            callback_url=lambda: url_path_join(
-                callback_base_url(config, serverapp), "meshprogress/api/v1/mesh_callbacks/progress"
-            ),
+            callback_url=lambda: url_path_join(callback_base_url(config, serverapp), CALLBACK_PATH),
         )
         mode = (
             f"Redis at {config.redis_url.rpartition('@')[2]}"
@@ -183,12 +182,10 @@ class MeshProgressApp(ExtensionApp):
             self.handlers.append(("meshprogress/cable", CableForwardHandler, {"upstream": self.upstream}))
             return
         assert self.parts is not None
-        routes = handlers(self.parts.hub, "meshprogress/")
-        routes.append(("meshprogress/cable", CableHandler, {"cable": self.parts.cable}))
-        callback = next(route for route in routes if route[1] is CallbackHandler)
-        self.handlers.extend(route for route in routes if route is not callback)
-        path, handler, kwargs = callback
-        _route_first(self.serverapp.web_app, (url_path_join(self.serverapp.base_url, path), handler, kwargs))
+        self.handlers.extend(handlers(self.parts.hub, "meshprogress/"))
+        self.handlers.append(("meshprogress/cable", CableHandler, {"cable": self.parts.cable}))
+        callbacks = url_path_join(self.serverapp.base_url, CALLBACK_PATH)
+        _route_first(self.serverapp.web_app, callbacks, CallbackRoute(self.parts.hub))
 
     async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
         if self.parts is not None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import functools
 import json
-import logging
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -17,17 +16,14 @@ from jupyter_server.base.handlers import APIHandler
 from tornado import web
 
 from ..models import Batch, Mesh, Status, batch_record, mesh_record
-from ..state import Conflict
-from .backends import BackendUnavailable
 from .bodies import BoundedBody
-from .callbacks import InvalidInput, parse_callback
+from .callbacks import InvalidInput
 from .dispatch import find_preview, find_result
-from .hub import Forbidden, NotFound, ProgressHub
+from .errors import EXPECTED, answer_for
+from .hub import NotFound, ProgressHub
 from .identity import Identity, identity_of
 from .openapi import openapi_document
 from .pacing import Pacer
-from .quotas import QuotaExceeded
-from .tokens import InvalidToken
 from .validation import json_value, text
 
 MAX_SOURCE = 4096
@@ -44,50 +40,18 @@ class ErrorsMixin(web.RequestHandler):
     hub: ProgressHub
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
-        body: dict[str, Any]
-        exc = kwargs.get("exc_info", (None, None, None))[1]
-        if isinstance(exc, InvalidInput):
-            status_code, body = exc.status, {"error": str(exc)}
-            if exc.field:
-                body["field"] = exc.field
-        elif isinstance(exc, InvalidToken):
-            status_code, body = 401, {"error": "Invalid callback token"}
-        elif isinstance(exc, Conflict):
-            status_code, body = 409, {"error": str(exc), "status": exc.status.value}
-        elif isinstance(exc, NotFound):
-            status_code, body = 404, {"error": str(exc)}
-        elif isinstance(exc, Forbidden):
-            status_code, body = 403, {"error": str(exc)}
-        elif isinstance(exc, QuotaExceeded):
-            status_code, body = 429, {"error": str(exc), "limit": exc.limit, "value": exc.value}
-            self.set_header("Retry-After", str(exc.retry_after))
-        elif isinstance(exc, BackendUnavailable):
-            status_code, body = 503, {"error": "Progress store unavailable, try again shortly"}
-            self.set_header("Retry-After", "1")
-        elif isinstance(exc, web.HTTPError):
-            body = {"error": exc.log_message or self._reason}
-        else:
-            body = {"error": self._reason}
-        if status_code == 405:
+        answer = answer_for(kwargs.get("exc_info", (None, None, None))[1], status_code, self._reason)
+        for name, value in answer.headers.items():
+            self.set_header(name, value)
+        if answer.status == 405:
             self.set_header("Allow", _allowed_methods(self))
-        self.set_status(status_code)
+        self.set_status(answer.status)
         self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps(body))
+        self.finish(json.dumps(answer.body))
 
     def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
-        expected = (
-            InvalidInput,
-            InvalidToken,
-            Conflict,
-            NotFound,
-            Forbidden,
-            QuotaExceeded,
-            BackendUnavailable,
-            web.HTTPError,
-        )
-        if isinstance(value, expected):
-            return
-        super().log_exception(typ, value, tb)
+        if not isinstance(value, EXPECTED):
+            super().log_exception(typ, value, tb)
 
     def reply(self, status: int, body: dict[str, Any]) -> None:
         self.set_status(status)
@@ -308,31 +272,6 @@ class BatchActionHandler(JobsHandler):
         self.reply(200, batch_record(batch))
 
 
-class CallbackHandler(ErrorsMixin, BoundedBody):
-    """Workers' progress reports. The token is the only credential: no Jupyter auth, cookies or XSRF."""
-
-    log = logging.getLogger("meshprogress_nb.server.callbacks")
-    """Where jupyter-server's ``log_request`` writes this route's access lines: a busy worker fleet posts
-    thousands a second, so their 202 lines (debug) are skipped cheaply unless the server runs with --debug."""
-
-    def initialize(self, hub: ProgressHub) -> None:
-        self.hub = hub
-
-    def check_xsrf_cookie(self) -> None:
-        """Token-authenticated, so cross-site forgery has nothing to borrow: cookies carry no authority here."""
-
-    def prepare(self) -> None:
-        """This route needs no login: its bodies are bounded all the more."""
-        self.bound_body(self.hub.config.max_body_bytes, self.hub.config.body_timeout)
-
-    async def post(self) -> None:
-        content_type = self.request.headers.get("Content-Type", "application/json")
-        data = self.body_dict()
-        job_id, report = parse_callback(data, from_form=content_type.startswith("application/x-www-form-urlencoded"))
-        applied = await self.hub.report(self.request.headers.get("X-Callback-Token"), job_id, report)
-        self.reply(202, {"status": "accepted", "job_id": job_id, "applied": applied})
-
-
 class OpenAPIHandler(JobsHandler):
     @signed_in
     def get(self) -> None:
@@ -444,7 +383,8 @@ def content_disposition(disposition: str, mesh: Mesh, path: Path) -> str:
 
 
 def handlers(hub: ProgressHub, base: str) -> list[tuple[str, type, dict[str, Any]]]:
-    """The routes, under ``base`` (``meshprogress/``, relative to the server's base URL)."""
+    """The job API's routes, under ``base`` (``meshprogress/``, relative to the server's base URL); the
+    callback route is :mod:`.callback_route`'s."""
     api = base + "api/v1/"
     args = {"hub": hub}
     return [
@@ -456,7 +396,6 @@ def handlers(hub: ProgressHub, base: str) -> list[tuple[str, type, dict[str, Any
         (api + "batches", BatchesHandler, args),
         (api + r"batches/([^/]+)", BatchHandler, args),
         (api + r"batches/([^/]+)/(cancel|retry)", BatchActionHandler, args),
-        (api + "mesh_callbacks/progress", CallbackHandler, args),
         (api + "openapi.json", OpenAPIHandler, args),
         (api + ".*", NotFoundHandler, args),
     ]

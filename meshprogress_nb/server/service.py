@@ -16,20 +16,16 @@ beside its siblings and stops when the supervisor's pipe closes.
 
 from __future__ import annotations
 
-import logging
 import sys
 from typing import Any
 
 from jupyter_server.auth.authorizer import Authorizer
 from jupyter_server.serverapp import ServerApp
-from jupyterhub.log import log_request as hub_log_request
 from jupyterhub.services.auth import _ExpiringDict
 from jupyterhub.singleuser.extension import JupyterHubSingleUser
 from tornado.ioloop import IOLoop
 from traitlets import Bool
 from traitlets.config import Config
-
-from .handlers import CallbackHandler
 
 HUB_EXTENSION = "jupyterhub"  # the package whose extension point is JupyterHub's single-user extension
 
@@ -97,23 +93,6 @@ def stop_with_parent(serverapp: ServerApp, fd: int) -> None:
     serverapp.io_loop.add_handler(fd, parent_gone, IOLoop.READ)
 
 
-def log_request(handler: Any) -> None:
-    """JupyterHub's access log, but an accepted callback is a debug line of the callbacks' logger.
-
-    JupyterHub's ``log_request`` writes an info line (and Prometheus samples) for every request: with every
-    user's workers posting to the service, that was 8 % of its CPU under load (bench/run.py, py-spy). Refused
-    callbacks keep JupyterHub's line.
-    """
-    if isinstance(handler, CallbackHandler) and handler.get_status() < 400:
-        if handler.log.isEnabledFor(logging.DEBUG):
-            request = handler.request
-            handler.log.debug(
-                "%d %s %s %.2fms", handler.get_status(), request.method, request.path, 1000 * request.request_time()
-            )
-        return
-    hub_log_request(handler)
-
-
 def service_config() -> Config:
     """Defaults of the service process; config files and the command line override them."""
     return Config(
@@ -121,7 +100,6 @@ def service_config() -> Config:
             "ServerApp": {
                 "authorizer_class": HubOnlyAuthorizer,
                 "terminals_enabled": False,
-                "tornado_settings": {"log_function": log_request},
             },
             # Jobs are run by workers elsewhere; a job created through the service is not run by it.
             "MeshProgress": {"dispatcher": "none"},

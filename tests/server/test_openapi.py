@@ -8,6 +8,7 @@ from typing import Any
 import jsonschema
 import pytest
 
+from meshprogress_nb.server.callback_route import PATH as CALLBACK_PATH
 from meshprogress_nb.server.config import MeshProgress
 from meshprogress_nb.server.handlers import handlers
 from meshprogress_nb.server.openapi import openapi_document
@@ -26,7 +27,7 @@ def template(pattern: str) -> str:
 
 
 def routes() -> set[tuple[str, str]]:
-    found = set()
+    found = {(template("/" + CALLBACK_PATH), "post")}  # served below RequestHandler: POST only
     for pattern, handler, _ in handlers(hub=None, base="/meshprogress/"):  # type: ignore[arg-type]
         if pattern.endswith(".*"):
             continue  # the JSON 404 for everything else
