@@ -16,6 +16,7 @@ import { PanelLayout, Widget } from '@lumino/widgets';
 
 import { batchPatch, meshPatch } from './logic';
 import { showAllJobOutputs } from './outputcap';
+import { Rewrite, RewriteBudget } from './savebudget';
 import { jobState, liveModel, whenLive } from './registry';
 import { JobKind, snapshotHtml, summaryText, TERMINAL } from './snapshot';
 import { BatchProgressModel, BatchProgressView, ProgressModel, ProgressView } from './widget';
@@ -167,14 +168,8 @@ interface NotebookModelLike {
   cells: Iterable<{ type: string; outputs?: OutputsModel }>;
 }
 
-/**
- * At most this much of a save's time rewrites outputs of jobs that only moved on (not ended). Each rewrite
- * makes JupyterLab re-render that output and lay out its cell: with 200 running jobs, rewriting all of them made
- * every save (autosave: every 2 minutes) one or two 55-110 ms tasks that froze the page.
- */
-const MOVED_BUDGET_MS = 8;
-/** Where the next save's budgeted rewrites start, so that successive saves refresh every output in turn. */
-let movedFrom = 0;
+/** Each notebook's turn over its outputs' budgeted rewrites. */
+const budgets = new WeakMap<NotebookModelLike, RewriteBudget>();
 
 /**
  * Rewrite the static rendering of job outputs from the newest state the page saw, at save time, so the file says
@@ -184,7 +179,8 @@ let movedFrom = 0;
  */
 export function saveOutputs(notebook: NotebookModelLike): void {
   const started = performance.now();
-  const moved: Array<() => void> = [];
+  const urgent: Rewrite[] = [];
+  const moved: Rewrite[] = [];
   for (const cell of notebook.cells) {
     const outputs = cell.type === 'code' ? cell.outputs : undefined;
     for (let index = 0; outputs !== undefined && index < outputs.length; index++) {
@@ -213,19 +209,14 @@ export function saveOutputs(notebook: NotebookModelLike): void {
           }
         });
       };
-      if (fields.status !== saved.status && TERMINAL.includes(fields.status)) {
-        rewrite();
-      } else {
-        moved.push(rewrite);
-      }
+      const ended = fields.status !== saved.status && TERMINAL.includes(fields.status);
+      (ended ? urgent : moved).push(rewrite);
     }
   }
-  for (let done = 0; done < moved.length; done++) {
-    if (performance.now() - started > MOVED_BUDGET_MS) {
-      movedFrom = (movedFrom + done) % moved.length;
-      return;
-    }
-    moved[(movedFrom + done) % moved.length]();
+  let budget = budgets.get(notebook);
+  if (budget === undefined) {
+    budget = new RewriteBudget();
+    budgets.set(notebook, budget);
   }
-  movedFrom = 0;
+  budget.run(started, urgent, moved);
 }
