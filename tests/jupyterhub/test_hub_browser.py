@@ -32,8 +32,7 @@ from support.clients import CALLBACK
 from support.notebook_ui import (
     callback,
     chromium_page,
-    dump_targets,
-    forget_targets,
+    job_notebook,
     need_browser,
     open_panel,
     read_targets,
@@ -41,7 +40,6 @@ from support.notebook_ui import (
     take_preferred_kernel,
     wait_for_notebook,
     widget,
-    write_notebook,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(600)]
@@ -216,14 +214,15 @@ def test_alices_widget_and_sidebar_stay_hers_and_live_through_bobs_attacks(deplo
     need_browser()
     hub = deployment.hub
     home = hub.home("alice")
-    write_notebook(
-        home / "hub-widget.ipynb",
+    job_notebook(
+        home,
+        "hub-widget.ipynb",
         "import meshprogress_nb\njobs = meshprogress_nb.connect()\n"
-        f"job = jobs.submit('images/brain.png', name={TITLE!r}, dispatch=False)\n"
-        + dump_targets("[job.record]", "hub-widget-callback.json")
-        + "job",
+        f"job = jobs.submit('images/brain.png', name={TITLE!r}, dispatch=False)\n",
+        records="[job.record]",
+        targets="hub-widget-callback.json",
+        show="job",
     )
-    forget_targets(home, "hub-widget-callback.json")
     with chromium_page() as page:
         log_in(page, hub, "alice")
         # Her own server, through the proxy: the hub's OAuth brings her back to the notebook.

@@ -34,8 +34,15 @@ async def test_pages_cover_every_job_once_newest_first(alice: Api, bob: Api) -> 
 
 
 async def test_bad_list_arguments_are_422(alice: Api) -> None:
-    for params in ({"limit": 0}, {"limit": 201}, {"limit": "x"}, {"before": "-1"}, {"before": "0"},
-                   {"status": ""}, {"status": "exploded"}):
+    for params in (
+        {"limit": 0},
+        {"limit": 201},
+        {"limit": "x"},
+        {"before": "-1"},
+        {"before": "0"},
+        {"status": ""},
+        {"status": "exploded"},
+    ):
         response = await alice.http.get("meshprogress/api/v1/meshes", params=params)
         assert response.status_code == 422, (params, response.text)
         assert response.json()["field"] in params

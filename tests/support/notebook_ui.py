@@ -150,6 +150,14 @@ def forget_targets(root: Path, file: str) -> None:
     (root / file).unlink(missing_ok=True)
 
 
+def job_notebook(root: Path, name: str, setup: str, *, records: str, targets: str, show: str) -> Path:
+    """The notebook ``name`` in the server's ``root``, of one cell: ``setup`` (which submits jobs), then the
+    callback targets of the job records ``records`` written to ``targets`` (removed now, so that
+    :func:`read_targets` waits for this run's), then ``show`` as the cell's result."""
+    forget_targets(root, targets)
+    return write_notebook(root / name, setup + dump_targets(records, targets) + show)
+
+
 def read_targets(root: Path, file: str, timeout: float = 90) -> list[dict]:
     """The targets :func:`dump_targets` wrote in the server's ``root``, once the kernel has written them."""
     path = root / file

@@ -11,15 +11,13 @@ from playwright.sync_api import Page, expect
 from support.lab import LabServer
 from support.notebook_ui import (
     callback,
-    dump_targets,
-    forget_targets,
+    job_notebook,
     open_panel,
     open_ready,
     read_targets,
     run_all,
     set_theme,
     widget,
-    write_notebook,
 )
 
 #: Contrast of each visible element that holds text itself, against the colour painted behind it.
@@ -70,15 +68,16 @@ EVERY_TEXT = """(roots) => {
 
 @pytest.mark.parametrize("theme", ["JupyterLab Dark", "JupyterLab Light"])
 def test_every_text_reads_at_4_5_to_1(page: Page, lab: LabServer, theme: str) -> None:
-    write_notebook(
-        lab.root / "contrast.ipynb",
+    job_notebook(
+        lab.root,
+        "contrast.ipynb",
         "import meshprogress_nb\njobs = meshprogress_nb.connect()\n"
         "mesh = jobs.submit('x.png', name='contrast mesh', dispatch=False)\n"
-        "batch = jobs.submit_batch(['a.png', 'b.png', 'c.png', 'd.png'], name='contrast batch', dispatch=False)\n"
-        + dump_targets("[mesh.record, *batch.record['meshes']]", "contrast-callbacks.json")
-        + "display(mesh, batch)",
+        "batch = jobs.submit_batch(['a.png', 'b.png', 'c.png', 'd.png'], name='contrast batch', dispatch=False)\n",
+        records="[mesh.record, *batch.record['meshes']]",
+        targets="contrast-callbacks.json",
+        show="display(mesh, batch)",
     )
-    forget_targets(lab.root, "contrast-callbacks.json")
     set_theme(lab, theme)
     try:
         open_ready(page, lab, "contrast.ipynb")

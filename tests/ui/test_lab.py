@@ -21,8 +21,7 @@ from support.lab import CHROMIUM, CHROMIUM_ARGS, LabServer
 from support.notebook_ui import (
     callback,
     check_batch_members_in_sidebar,
-    dump_targets,
-    forget_targets,
+    job_notebook,
     open_notebook,
     open_panel,
     read_targets,
@@ -136,14 +135,15 @@ def test_cancel_and_retry_from_the_widget_and_text_stays_text(page: Page, lab: L
 
 
 def test_sidebar_lists_a_notebook_job_live_with_cancel_and_text_as_text(page: Page, lab: LabServer) -> None:
-    write_notebook(
-        lab.root / "panel.ipynb",
+    job_notebook(
+        lab.root,
+        "panel.ipynb",
         "import meshprogress_nb\njobs = meshprogress_nb.connect()\n"
-        "panel_job = jobs.submit('x.png', name='panel job', dispatch=False)\n"
-        + dump_targets("[panel_job.record]", "panel-callback.json")
-        + "panel_job",
+        "panel_job = jobs.submit('x.png', name='panel job', dispatch=False)\n",
+        records="[panel_job.record]",
+        targets="panel-callback.json",
+        show="panel_job",
     )
-    forget_targets(lab.root, "panel-callback.json")
     open_notebook(page, lab, "panel.ipynb")
     panel = open_panel(page)
     run_all(page)
@@ -187,15 +187,16 @@ def test_sidebar_lists_a_notebook_job_live_with_cancel_and_text_as_text(page: Pa
 
 
 def test_a_long_failure_shows_its_start_and_its_whole_text_one_click_away(page: Page, lab: LabServer) -> None:
-    write_notebook(
-        lab.root / "failures.ipynb",
+    job_notebook(
+        lab.root,
+        "failures.ipynb",
         "import meshprogress_nb\njobs = meshprogress_nb.connect()\n"
         "job = jobs.submit('x.png', name='long failure', dispatch=False)\n"
-        "batch = jobs.submit_batch(['a.png', 'b.png'], name='failing batch', dispatch=False)\n"
-        + dump_targets("[job.record] + batch.record['meshes']", "failure-callbacks.json")
-        + "display(job, batch)",
+        "batch = jobs.submit_batch(['a.png', 'b.png'], name='failing batch', dispatch=False)\n",
+        records="[job.record] + batch.record['meshes']",
+        targets="failure-callbacks.json",
+        show="display(job, batch)",
     )
-    forget_targets(lab.root, "failure-callbacks.json")
     open_notebook(page, lab, "failures.ipynb")
     run_all(page)
     single, batch = widget(page, "long failure"), widget(page, "failing batch")
@@ -256,14 +257,15 @@ def test_sidebar_expands_a_batch_to_its_members_with_their_results(page: Page, l
 
 
 def test_a_saved_notebook_keeps_the_last_state_as_static_output(page: Page, lab: LabServer) -> None:
-    path = write_notebook(
-        lab.root / "snapshot.ipynb",
+    path = job_notebook(
+        lab.root,
+        "snapshot.ipynb",
         "import meshprogress_nb\nfrom meshprogress_nb.notebook.widgets import ProgressWidget\n"
-        "jobs = meshprogress_nb.connect()\njob = jobs.submit('x.png', name='snapshot job', dispatch=False)\n"
-        + dump_targets("[job.record]", "snapshot-callback.json")
-        + "ProgressWidget(job.id)",
+        "jobs = meshprogress_nb.connect()\njob = jobs.submit('x.png', name='snapshot job', dispatch=False)\n",
+        records="[job.record]",
+        targets="snapshot-callback.json",
+        show="ProgressWidget(job.id)",
     )
-    forget_targets(lab.root, "snapshot-callback.json")
     open_notebook(page, lab, "snapshot.ipynb")
     run_all(page)
     live = widget(page, "snapshot job")
@@ -329,15 +331,16 @@ def post_all(reports: list[tuple[dict, dict]]) -> None:
 
 
 def test_a_batch_of_1000_meshes_stays_responsive_and_completes(page: Page, lab: LabServer) -> None:
-    write_notebook(
-        lab.root / "big.ipynb",
+    job_notebook(
+        lab.root,
+        "big.ipynb",
         "import meshprogress_nb\njobs = meshprogress_nb.connect()\n"
         f"sources = [f'scan-{{i:04d}}.png' for i in range({BIG})]\n"
-        "big = jobs.submit_batch(sources, name='big batch', dispatch=False)\n"
-        + dump_targets("big.record['meshes']", "big-callbacks.json")
-        + "big",
+        "big = jobs.submit_batch(sources, name='big batch', dispatch=False)\n",
+        records="big.record['meshes']",
+        targets="big-callbacks.json",
+        show="big",
     )
-    forget_targets(lab.root, "big-callbacks.json")
     open_notebook(page, lab, "big.ipynb")
     run_all(page)
     big = widget(page, "big batch")
@@ -483,14 +486,15 @@ def contrast_of(live) -> dict:  # noqa: ANN001 - a Locator
 def test_the_widget_reads_well_in_either_theme(page: Page, lab: LabServer, theme: str) -> None:
     """WCAG AA: text at least 4.5:1 against what is behind it; the bar's fill at least 3:1 against its track, while
     processing and once cancelled (the status colors with the least contrast)."""
-    write_notebook(
-        lab.root / "themed.ipynb",
+    job_notebook(
+        lab.root,
+        "themed.ipynb",
         "import meshprogress_nb\nfrom meshprogress_nb.notebook.widgets import ProgressWidget\n"
-        "jobs = meshprogress_nb.connect()\njob = jobs.submit('x.png', name='themed job', dispatch=False)\n"
-        + dump_targets("[job.record]", "themed-callback.json")
-        + "ProgressWidget(job.id)",
+        "jobs = meshprogress_nb.connect()\njob = jobs.submit('x.png', name='themed job', dispatch=False)\n",
+        records="[job.record]",
+        targets="themed-callback.json",
+        show="ProgressWidget(job.id)",
     )
-    forget_targets(lab.root, "themed-callback.json")
     set_theme(lab, theme)
     try:
         open_notebook(page, lab, "themed.ipynb")

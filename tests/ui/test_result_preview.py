@@ -22,8 +22,7 @@ from playwright.sync_api import Locator, Page, expect
 from support.lab import CHROMIUM_ARGS, LabServer
 from support.notebook_ui import (
     callback,
-    dump_targets,
-    forget_targets,
+    job_notebook,
     kernel_busy,
     open_notebook,
     read_targets,
@@ -241,14 +240,15 @@ def test_thirty_previews_on_one_page_each_draw_their_mesh(page: Page, lab: LabSe
     """Chromium keeps about 16 WebGL contexts per page and blanks the oldest beyond: previews out of view give
     theirs back (a still picture stands in), so every one of 30 draws its mesh, down the page and back up."""
     count = 30
-    write_notebook(
-        lab.root / "thirty.ipynb",
+    job_notebook(
+        lab.root,
+        "thirty.ipynb",
         "import meshprogress_nb\njobs = meshprogress_nb.connect()\n"
-        f"many = [jobs.submit(f'box-{{i}}.png', name=f'box {{i:02d}}', dispatch=False) for i in range({count})]\n"
-        + dump_targets("[m.record for m in many]", "thirty.json")
-        + "display(*many)",
+        f"many = [jobs.submit(f'box-{{i}}.png', name=f'box {{i:02d}}', dispatch=False) for i in range({count})]\n",
+        records="[m.record for m in many]",
+        targets="thirty.json",
+        show="display(*many)",
     )
-    forget_targets(lab.root, "thirty.json")
     open_notebook(page, lab, "thirty.ipynb")
     run_until_shown(page, widget(page, "box 00"))
     targets = read_targets(lab.root, "thirty.json")

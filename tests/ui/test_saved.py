@@ -14,15 +14,13 @@ from playwright.sync_api import Page, expect
 from support.lab import LabServer
 from support.notebook_ui import (
     callback,
-    dump_targets,
-    forget_targets,
+    job_notebook,
     open_ready,
     read_targets,
     run_all,
     save_until,
     start_lab,
     widget,
-    write_notebook,
 )
 
 JOB_MIME = "application/vnd.meshprogress.job+json"
@@ -44,14 +42,15 @@ def restart_kernels(lab: LabServer) -> None:
 
 
 def test_a_reopened_notebook_shows_its_job_live_after_a_kernel_restart(page: Page, lab: LabServer) -> None:
-    path = write_notebook(
-        lab.root / "reopened.ipynb",
+    path = job_notebook(
+        lab.root,
+        "reopened.ipynb",
         "import meshprogress_nb\njobs = meshprogress_nb.connect()\n"
-        "job = jobs.submit('x.png', name='reopened job', dispatch=False)\n"
-        + dump_targets("[job.record]", "reopened-callback.json")
-        + "job",
+        "job = jobs.submit('x.png', name='reopened job', dispatch=False)\n",
+        records="[job.record]",
+        targets="reopened-callback.json",
+        show="job",
     )
-    forget_targets(lab.root, "reopened-callback.json")
     open_ready(page, lab, "reopened.ipynb")
     run_all(page)
     card = widget(page, "reopened job")
