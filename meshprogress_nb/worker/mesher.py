@@ -42,32 +42,32 @@ MAX_TARGET_FACES = 50_000_000
 MAX_SMOOTH_ITERATIONS = 1_000_000
 MAX_LEVELS = 16
 
-# Seconds per unit of work (numpy 2.4, scipy 1.17, scikit-image 0.26, fast-simplification 0.2, meshio 5.3), measured
-# with the long calls run apart (see apart.py) on 256^3 spheres, a 512^2 height field and 96^3 noise, on a 2-core VM
-# at load ~2. Their ratios make the stage weights; the seconds only start the ticks of one-call stages, which the
-# Planner rescales by the pace measured on the stages done (load and preprocess come first, so even a short job has
-# one). Marching cubes costs mostly per face made; "tetra" is the earlier figure scaled by the others' factor (~5).
+# Seconds per unit of work and per call (numpy 2.4, scipy 1.17, scikit-image 0.26, fast-simplification 0.2, meshio
+# 5.3), measured step by step inside jobs on 256^3 spheres and tori, a 512^2 height field, the demo's head MRI and
+# 96^3 noise, on a 2-core VM at load ~1.5-2 (2026-12-05; the fixed costs are what a 0.1 s job is mostly made of).
+# They are the seconds the Planner paces the bar by, rescaled by the pace it measures on the stages done. Marching
+# cubes costs per voxel scanned and per face made; "tetra" is an earlier figure scaled by the others' factor (~5).
 TETRA_SCALING = 2.8
 """fTetWild's time grows about as edge_length ** -2.8 (the head MRI: 1.5 s at 0.05, 5.8 s at 0.03, 19 s at 0.02)."""
 
 COST = {
     "open": 2e-3,  # per image read, whatever its size
-    "decode": 3.8e-9,  # per voxel read
+    "decode": 3.3e-9,  # per voxel read
     "unique": 1e-8,  # per voxel of an integer image, looking for a label map's labels
     "normalize": 1.7e-9,  # per voxel
-    "copy": 1e-9,  # per voxel, the smoothing's float32 copy
+    "copy": 4e-10,  # per voxel, the smoothing's float32 copy
     "smooth": 8.5e-10,  # per voxel, per axis, per kernel tap
     "otsu": 8e-9,  # per voxel, Otsu's threshold
     "zoom": 8.5e-8,  # per voxel of a resampled grid
-    "count": 1e-9,  # per voxel, counting the faces marching cubes will make (surfaces.surface_faces)
+    "count": 5e-10,  # per voxel, counting the faces marching cubes will make (surfaces.surface_faces)
     "apart": 8e-3,  # per library call run in a forked child (apart.py): the fork, the pipe, the wait
     "cubes": 8.4e-9,  # per voxel scanned by marching cubes
     "face": 5e-7,  # per face marching cubes makes
     "grid": 3.2e-8,  # per face of a height-field solid
-    "decimate": 1.25e-6,  # per face in, of an isosurface
+    "decimate": 1.2e-6,  # per face in, of an isosurface
     "decimate_grid": 1.1e-6,  # per face in, of a height-field solid (its flat walls and base go faster)
     "error_fixed": 1e-3,  # per measurement of the simplification's error
-    "error": 5e-6,  # per measured vertex (simplification_error's sample)
+    "error": 4e-6,  # per measured vertex (simplification_error's sample)
     "tree": 1e-6,  # per simplified face (the tree the sample is measured against)
     "tetra": 6e-3,  # per surface face fTetWild fills (a fixed cost dominates at small sizes)
     "write_fixed": 2e-3,  # per mesh written, whatever its size
@@ -232,6 +232,7 @@ class StageSizes:
     faces: int = 0
     labels_map: bool = False
     integer: bool = False  # an integer image, which may be a label map (looked for in preprocess)
+    spacing: tuple[float, float, float] = (1.0, 1.0, 1.0)  # (z, y, x), known once read
     otsu: bool = False  # the level is Otsu's threshold
 
     @property
@@ -251,10 +252,12 @@ class StageSizes:
             return height_field_faces(*self.work)
         return int(SURFACE_DENSITY * math.prod(self.work) ** (2 / 3)) * self.regions
 
-    def _smoothing(self, n: int, axes: int) -> float:
-        """surfaces.smooth: a float32 copy, then a Gaussian of ``taps`` along each axis (none when sigma is 0)."""
-        taps = 6 * math.sqrt(self.smooth_iterations / 2) + 1
-        return COST["copy"] * n + (COST["smooth"] * n * taps * axes if self.smooth_iterations else 0.0)
+    def _smoothing(self, n: int, spacing: Sequence[float]) -> float:
+        """surfaces.smooth: a float32 copy, then a Gaussian along each axis, of 6 sigmas' taps (sigma in voxels
+        shrinks along coarser axes: it is isotropic in millimetres), none where sigma is 0."""
+        sigma = math.sqrt(self.smooth_iterations / 2)
+        taps = sum(2 * math.ceil(3 * sigma * min(spacing) / s) + 1 for s in spacing) if sigma else 0
+        return COST["copy"] * n + COST["smooth"] * n * taps
 
     def decimate_seconds(self) -> float:
         per_face = COST["decimate_grid" if self.mode == "heightfield" else "decimate"]
@@ -270,13 +273,14 @@ class StageSizes:
         preprocess = COST["normalize"] * raw + (COST["zoom"] * n if n != raw else 0.0)
         faces = self.expected_faces
         if self.mode == "heightfield":
-            preprocess += self._smoothing(n, 2)
+            preprocess += self._smoothing(n, (1.0, 1.0))
             mesh = COST["grid"] * faces
         else:
             if self.integer:
                 preprocess += COST["unique"] * raw
             if not self.labels_map:
-                preprocess += self._smoothing(n, 3) + (COST["count"] * self.regions + COST["otsu"] * self.otsu) * n
+                levels = COST["count"] * self.regions + COST["otsu"] * self.otsu
+                preprocess += self._smoothing(n, self.spacing) + levels * n
             mesh = (COST["apart"] + COST["cubes"] * n) * self.regions + COST["face"] * faces
         simplify = self.decimate_seconds() + self.error_seconds() if faces > self.target else 0.0
         return {
@@ -339,6 +343,7 @@ def _volume(
     sigma_voxels = math.sqrt(sizes.smooth_iterations / 2)
     sizes.integer = levels is None and not labels and image.data.dtype.kind in "iu"
     sizes.otsu = levels is None and not labels
+    sizes.spacing = image.frame.spacing
     planner.plan(sizes.estimate())
     with planner.stage("preprocess") as st:
         found = find_labels(image.data) if sizes.integer else None
@@ -426,7 +431,11 @@ def _simplify(
         if not is_closed(surface):
             raise ValueError(f"target_faces={sizes.target} is too few faces to keep this surface closed")
     st.update(split, "measuring the simplification's error")
-    error = simplification_error(full, surface, method, ERROR_SAMPLES)
+
+    def measured(fraction: float) -> None:
+        st.update(split + (1.0 - split) * fraction)
+
+    error = simplification_error(full, surface, method, ERROR_SAMPLES, measured)
     st.update(1.0, f"{len(full.cells)} -> {len(surface.cells)} faces ({method})")
     return surface, error
 

@@ -41,10 +41,11 @@ class PacedStage:
     """One stage's fraction done: the larger of what its work last reported and what its expected seconds give
     for the time it has run (to :data:`CAP`). :meth:`expect` re-plans what is left of it (a second pass)."""
 
-    def __init__(self, st: StageProgress, seconds: float, clock: Clock) -> None:
+    def __init__(self, st: StageProgress, seconds: float, clock: Clock, start: float = 0.0) -> None:
+        """``start``: the fraction the stage begins at (the job's elapsed time may have put it past its start)."""
         self.st = st
         self.clock = clock
-        self.anchor = (clock(), 0.0)  # when the current estimate was made, and the fraction reported then
+        self.anchor = (clock(), start)  # when the current estimate was made, and the fraction it started from
         self.seconds = max(seconds, 1e-6)
         self.done = 0.0
         self.message: str | None = None
@@ -88,7 +89,9 @@ class PacedStage:
 
 @contextmanager
 def ticking(stage: PacedStage) -> Iterator[PacedStage]:
-    """``stage``, ticked by a thread until the block ends (a cancel the thread meets is the block's to raise)."""
+    """``stage``, ticked now and then by a thread until the block ends (a cancel the thread meets is the block's
+    to raise)."""
+    stage.tick()
     stop = threading.Event()
 
     def run() -> None:
@@ -136,25 +139,27 @@ class Planner:
         """``estimate`` in this machine's seconds, as measured so far."""
         return estimate * self.pace
 
-    def share(self, name: str) -> float | None:
-        """The fraction of the bar for stage ``name`` as it starts (None: all that is left, for the last one)."""
-        if not self.remaining:
-            return None
+    def lay(self, name: str) -> tuple[float, float]:
+        """Stage ``name``'s share of the bar as it starts, and the fraction of it it starts at: the share ends
+        where the elapsed time and its estimate put it on the expected total, and the stage starts where the
+        elapsed time puts it, when the bar is behind that (it never goes back)."""
         elapsed = self.clock() - self.started
         expected = self.seconds(self.estimates.get(name, FLOOR))
-        later = self.seconds(sum(self.estimates.get(n, FLOOR) for n in self.remaining))
-        end = (elapsed + expected) / (elapsed + expected + later)
-        return min(max(end - self.used, 0.0), 1.0 - self.used)
+        total = elapsed + expected + self.seconds(sum(self.estimates.get(n, FLOOR) for n in self.remaining))
+        end = (elapsed + expected) / total if self.remaining else 1.0
+        share = min(max(end - self.used, 0.0), 1.0 - self.used)
+        start = min(max(elapsed / total - self.used, 0.0) / share, CAP) if share > 0 else 0.0
+        return share, start
 
     @contextmanager
     def stage(self, name: str) -> Iterator[PacedStage]:
         self.remaining.remove(name)
         estimate = self.estimates.get(name, FLOOR)
-        share = self.share(name)
-        self.used += share or 0.0
+        share, start = self.lay(name)
+        self.used += share
         started = self.clock()
-        seconds = self.seconds(estimate)
-        with self.reporter.stage(name, share) as st, ticking(PacedStage(st, seconds, self.clock)) as paced:
+        seconds, reported = self.seconds(estimate), share if self.remaining else None
+        with self.reporter.stage(name, reported) as st, ticking(PacedStage(st, seconds, self.clock, start)) as paced:
             yield paced
         self.real += self.clock() - started
         self.estimated += estimate

@@ -137,3 +137,16 @@ def test_a_stage_behind_the_bar_gets_no_share_rather_than_a_step_back() -> None:
     with planner.stage("b"):
         pass
     assert reporter.spans["b"][1] == 0.0
+
+
+def test_a_stage_starts_where_the_elapsed_time_puts_the_bar_when_it_is_behind() -> None:
+    clock, reporter = Clock(), Reporter()
+    planner = Planner(reporter, ["load", "mesh"], started=clock.now, clock=clock)
+    planner.plan({"load": 1.0, "mesh": 1.0})
+    with planner.stage("load") as load:
+        clock.now += 3.0  # the bar stands at load's end (its cap, then 100 % of it) while the time runs on
+        load.tick()
+    assert load.done == CAP
+    with planner.stage("mesh") as mesh:
+        start, share = reporter.spans["mesh"]
+        assert start + share * mesh.done == pytest.approx(3.0 / (3.0 + 1.001 * planner.pace))  # a jump, not a crawl
