@@ -18,7 +18,6 @@ the time expected, and its advance, while one library call runs, by the time it 
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
@@ -32,6 +31,7 @@ from .output_formats import SURFACE_FORMATS, mesh_format
 from .pacing import PacedStage, Planner, Reporter, StageProgress
 from .readers import Image, expand, probe, read_image
 from .tetrahedra import EDGE_LENGTH
+from .work_clock import work_clock
 
 STAGES = ("load", "preprocess", "mesh", "simplify", "write")
 TETRA_STAGES = ("load", "preprocess", "mesh", "simplify", "tetrahedralize", "write")
@@ -137,7 +137,8 @@ def generate_mesh(
     ``reporter`` gets one ``stage(name, share)`` after the other; it may be a :class:`~.reporter.ProgressReporter`,
     whose ``JobCancelled`` then stops the work within one step.
     """
-    started = time.perf_counter()
+    clock = work_clock()
+    started = clock()
     paths = expand(images)
     output = Path(output)
     fmt = mesh_format(output)
@@ -154,7 +155,7 @@ def generate_mesh(
     if mode == "heightfield" and kind == "tetrahedra":
         raise ValueError("tetrahedra are made from volumes: use an image stack, or kind='surface'")
     import_libraries(kind)  # before the first stage, so that no stage's time holds an import
-    planner = Planner(reporter or _NoReporter(), TETRA_STAGES if kind == "tetrahedra" else STAGES, started)
+    planner = Planner(reporter or _NoReporter(), TETRA_STAGES if kind == "tetrahedra" else STAGES, started, clock)
     sizes = StageSizes(shape, mode, max_side, smooth_iterations, target_faces)
     planner.plan(sizes.estimate())
 
