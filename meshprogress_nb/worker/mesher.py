@@ -255,9 +255,11 @@ class StageSizes:
 
     def _smoothing(self, n: int, spacing: Sequence[float]) -> float:
         """surfaces.smooth: a float32 copy, then a Gaussian along each axis, of 6 sigmas' taps (sigma in voxels
-        shrinks along coarser axes: it is isotropic in millimetres), none where sigma is 0."""
+        shrinks along coarser axes: it is isotropic in millimetres); nothing when sigma is 0."""
         sigma = math.sqrt(self.smooth_iterations / 2)
-        taps = sum(2 * math.ceil(3 * sigma * min(spacing) / s) + 1 for s in spacing) if sigma else 0
+        if not sigma:
+            return 0.0
+        taps = sum(2 * math.ceil(3 * sigma * min(spacing) / s) + 1 for s in spacing)
         return COST["copy"] * n + COST["smooth"] * n * taps
 
     def decimate_seconds(self) -> float:
@@ -492,9 +494,15 @@ def _check_options(
 
 
 def _normalized(data: np.ndarray, max_side: int, st: StageProgress) -> np.ndarray:
-    """0..1 float32, resampled to fit within ``max_side``."""
+    """0..1 float32, resampled to fit within ``max_side``. One new array for a float32 image: each one is fresh
+    memory whose page faults cost more than the arithmetic (and ten times more while the machine is loaded)."""
     low, high = float(data.min()), float(data.max())
-    data = ((data - low) / (high - low)).astype(np.float32) if high > low else np.zeros(data.shape, np.float32)
+    if high > low:
+        scaled = data - low  # float32 for a float32 image, float64 for integers
+        scaled /= high - low
+        data = scaled.astype(np.float32, copy=False)
+    else:
+        data = np.zeros(data.shape, np.float32)
     st.update(0.0, "normalizing")
     fitted = _fitted(data.shape, max_side)
     if fitted != data.shape:

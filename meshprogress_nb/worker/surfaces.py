@@ -35,9 +35,14 @@ def sigmas(smooth: float, frame: Frame) -> tuple[float, float, float]:
 
 
 def smooth(data: np.ndarray, sigma: tuple[float, float, float], progress: Progress) -> np.ndarray:
-    """A Gaussian along each axis in turn (scipy.ndimage, edges replicated), reported per axis."""
+    """A Gaussian along each axis in turn (scipy.ndimage, edges replicated), reported per axis: a new float32
+    array, or ``data`` itself when it is float32 and no sigma is above 0 (a copy of a large volume costs more in
+    page faults than the filters of a small one)."""
     from scipy.ndimage import gaussian_filter1d
 
+    if not any(s > 0 for s in sigma):
+        progress(1.0)
+        return data.astype(np.float32, copy=False)
     out = data.astype(np.float32, copy=True)
     for axis, s in enumerate(sigma):
         if s > 0 and out.shape[axis] > 1:
