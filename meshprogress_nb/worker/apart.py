@@ -22,7 +22,7 @@ import sys
 from collections.abc import Callable
 from typing import TypeVar
 
-from .work_clock import counting
+from .work_clock import counting, reaped
 
 T = TypeVar("T")
 
@@ -43,7 +43,8 @@ def run_apart(call: Callable[[], T]) -> T:
     try:
         with counting(pid):  # the bar moves by the child's CPU time (work_clock.py)
             data = _read_all(read_end)
-            _, status = os.waitpid(pid, 0)
+            _, status, usage = os.wait4(pid, 0)
+            reaped(usage.ru_utime + usage.ru_stime)
     except BaseException:
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)

@@ -1,5 +1,5 @@
-"""The work clock counts CPU time: this process's, a child's run apart while it runs, and the child's once reaped;
-time spent waiting for the CPU or sleeping is not work."""
+"""The work clock counts CPU time: the job's thread's, its child's run apart while it runs, and the child's once
+reaped; time spent waiting for the CPU or sleeping is not work, nor is another thread's."""
 
 from __future__ import annotations
 
@@ -22,10 +22,13 @@ def spin(seconds: float) -> float:
     return seconds
 
 
-def test_sleeping_is_not_work() -> None:
+def test_sleeping_is_not_work_nor_is_another_threads_or_its_child() -> None:
     clock = work_clock.work_clock()
     before = clock()
     time.sleep(0.05)  # what is measured: a sleep is not work, however long
+    other = threading.Thread(target=lambda: (spin(0.1), run_apart(lambda: spin(0.1))))
+    other.start()
+    other.join()
     assert clock() - before < 0.03
 
 
