@@ -23,7 +23,7 @@ FLOOR = 1e-3  # seconds: every stage keeps a sliver of the bar, so each one's st
 CAP = 0.95  # the most of its share a stage claims by time alone
 TICK = 0.1  # seconds: the longest pause between two reports of a stage
 MIN_TICK = 0.002  # seconds: the shortest (a stage of a 0.1 s job)
-TICKS_PER_STAGE = 50
+TICKS_PER_STAGE = 50  # ticks over a stage's expected time, the interval kept within MIN_TICK..TICK
 PRIOR = 0.25  # seconds of work at the estimates' own pace that the measured pace starts from
 
 Clock = Callable[[], float]
