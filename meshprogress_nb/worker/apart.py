@@ -22,6 +22,8 @@ import sys
 from collections.abc import Callable
 from typing import TypeVar
 
+from .work_clock import counting, reaped
+
 T = TypeVar("T")
 
 PR_SET_PDEATHSIG = 1
@@ -39,8 +41,10 @@ def run_apart(call: Callable[[], T]) -> T:
         _child(call, write_end, parent)
     os.close(write_end)
     try:
-        data = _read_all(read_end)
-        _, status = os.waitpid(pid, 0)
+        with counting(pid):  # the bar moves by the child's CPU time (work_clock.py)
+            data = _read_all(read_end)
+            _, status, usage = os.wait4(pid, 0)
+            reaped(usage.ru_utime + usage.ru_stime)
     except BaseException:
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)

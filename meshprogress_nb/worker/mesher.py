@@ -9,28 +9,29 @@ surface is then filled with tetrahedra.
 Stages: ``load``, ``preprocess`` (normalize, fit to ``max_side``, Gaussian smoothing), ``mesh`` (marching cubes, or
 the height field's grid), ``simplify`` (quadric decimation to ``target_faces``, checked closed, with resampling as
 the fallback), ``tetrahedralize`` (tetrahedra only) and ``write`` (the result through meshio, its preview and its
-quality report). Each stage's share of the bar is planned from measured per-unit costs (:data:`COST`) and the sizes
-known when it starts, so the plan is made again once the surface's size is known; a stage that is one library
-call advances with the time its estimate gives it, up to 95 %, and completes when the call returns.
+quality report). Each stage's time is estimated from measured per-unit and per-call costs (:data:`COST`) and the
+sizes known when it starts: marching cubes' faces are counted before it runs, and the plan is made again once the
+surface is made. :mod:`.pacing` turns the estimates into the bar: each stage's share from the time elapsed and
+the time expected, and its advance, while one library call runs, by the time it was expected to take.
 """
 
 from __future__ import annotations
 
 import math
-import threading
-import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
 from .geometry import Frame, Geometry, height_field_faces, height_field_solid, is_closed
 from .output_formats import SURFACE_FORMATS, mesh_format
+from .pacing import PacedStage, Planner, Reporter, StageProgress
 from .readers import Image, expand, probe, read_image
 from .tetrahedra import EDGE_LENGTH
+from .work_clock import work_clock
 
 STAGES = ("load", "preprocess", "mesh", "simplify", "write")
 TETRA_STAGES = ("load", "preprocess", "mesh", "simplify", "tetrahedralize", "write")
@@ -41,32 +42,39 @@ MAX_TARGET_FACES = 50_000_000
 MAX_SMOOTH_ITERATIONS = 1_000_000
 MAX_LEVELS = 16
 
-# Seconds per unit of work (numpy 2.4, scipy 1.17, scikit-image 0.26, fast-simplification 0.2, meshio 5.3), measured
-# with the long calls run apart (see apart.py) on 256^3 spheres, a 512^2 height field and 96^3 noise, on a 2-core VM
-# at load ~2. Their ratios make the stage weights; the seconds only start the ticks of one-call stages, which the
-# Planner rescales by the pace measured on the stages done (load and preprocess come first, so even a short job has
-# one). Marching cubes costs mostly per face made; "tetra" is the earlier figure scaled by the others' factor (~5).
+# Seconds per unit of work and per call (numpy 2.4, scipy 1.17, scikit-image 0.26, fast-simplification 0.2, meshio
+# 5.3), measured step by step inside jobs on 256^3 spheres and tori, a 512^2 height field, the demo's head MRI and
+# 96^3 noise, on a 2-core VM at load ~1.5-2 (2026-12-05; the fixed costs are what a 0.1 s job is mostly made of).
+# They are the seconds the Planner paces the bar by, rescaled by the pace it measures on the stages done. Marching
+# cubes costs per voxel scanned and per face made; "tetra" is an earlier figure scaled by the others' factor (~5).
 TETRA_SCALING = 2.8
 """fTetWild's time grows about as edge_length ** -2.8 (the head MRI: 1.5 s at 0.05, 5.8 s at 0.03, 19 s at 0.02)."""
 
 COST = {
-    "decode": 3.8e-9,  # per voxel read
+    "open": 2e-3,  # per image read, whatever its size
+    "decode": 3.3e-9,  # per voxel read
+    "unique": 1e-8,  # per voxel of an integer image, looking for a label map's labels
     "normalize": 1.7e-9,  # per voxel
+    "copy": 4e-10,  # per voxel, the smoothing's float32 copy
     "smooth": 8.5e-10,  # per voxel, per axis, per kernel tap
+    "otsu": 8e-9,  # per voxel, Otsu's threshold
     "zoom": 8.5e-8,  # per voxel of a resampled grid
-    "cubes": 1e-8,  # per voxel scanned by marching cubes
-    "face": 8e-7,  # per face marching cubes makes
+    "count": 5e-10,  # per voxel, counting the faces marching cubes will make (surfaces.surface_faces)
+    "apart": 8e-3,  # per library call run in a forked child (apart.py): the fork, the pipe, the wait
+    "cubes": 8.4e-9,  # per voxel scanned by marching cubes
+    "face": 5e-7,  # per face marching cubes makes
     "grid": 3.2e-8,  # per face of a height-field solid
-    "decimate": 1.05e-6,  # per face in
-    "error": 1e-5,  # per measured vertex (simplification_error's sample)
+    "decimate": 1.2e-6,  # per face in, of an isosurface
+    "decimate_grid": 1.1e-6,  # per face in, of a height-field solid (its flat walls and base go faster)
+    "error_fixed": 1e-3,  # per measurement of the simplification's error
+    "error": 4e-6,  # per measured vertex (simplification_error's sample)
+    "tree": 1e-6,  # per simplified face (the tree the sample is measured against)
     "tetra": 6e-3,  # per surface face fTetWild fills (a fixed cost dominates at small sizes)
+    "write_fixed": 2e-3,  # per mesh written, whatever its size
     "write": 2e-6,  # per cell written (all formats through meshio, plus the preview and the report)
 }
 SURFACE_DENSITY = 6.0  # isosurface faces per voxel^(2/3) of an object filling part of its volume: a first guess
-FLOOR = 1e-3  # seconds: every stage keeps a sliver of the bar, so each one's start is reported
 ERROR_SAMPLES = 4000  # vertices whose distance to the simplified surface is measured (about 0.1 s)
-TICK = 0.1  # seconds between progress updates during one long library call
-MIN_PACED = 0.02  # seconds: stages at least this long tell the pace (the first ones, before the long calls, are short)
 
 
 @dataclass(frozen=True)
@@ -83,16 +91,6 @@ class MeshResult:
     quality: dict[str, Any] = field(default_factory=dict)
 
 
-class StageProgress(Protocol):
-    def update(self, fraction: float, message: str | None = None) -> None: ...
-
-
-class Reporter(Protocol):
-    """What the mesher needs of a reporter: :class:`~.reporter.ProgressReporter` is one."""
-
-    def stage(self, name: str, weight: float | None = None) -> AbstractContextManager[StageProgress]: ...
-
-
 class _Silent:
     def update(self, fraction: float, message: str | None = None) -> None:
         """Nobody watches."""
@@ -103,48 +101,6 @@ class _NoReporter:
 
     def stage(self, name: str, weight: float | None = None) -> AbstractContextManager[StageProgress]:
         return nullcontext(_Silent())
-
-
-class Planner:
-    """Lays the stages end to end, each one's share planned when it starts from the estimates known then, and
-    learns how fast this machine is against :data:`COST` from the stages done (``pace``: real / estimated time)."""
-
-    def __init__(self, reporter: Reporter, stages: Sequence[str]) -> None:
-        self.reporter = reporter
-        self.remaining = list(stages)
-        self.used = 0.0
-        self.estimates: dict[str, float] = {}
-        self.real = self.estimated = 0.0
-
-    @property
-    def pace(self) -> float:
-        return self.real / self.estimated if self.estimated > 0 else 1.0
-
-    def plan(self, estimates: dict[str, float]) -> None:
-        """(Re)estimate the seconds of the stages to come."""
-        self.estimates.update({name: FLOOR + seconds for name, seconds in estimates.items()})
-
-    @contextmanager
-    def stage(self, name: str) -> Iterator[StageProgress]:
-        self.remaining.remove(name)
-        estimate = self.estimates.get(name, FLOOR)
-        if self.remaining:
-            left = estimate + sum(self.estimates.get(n, FLOOR) for n in self.remaining)
-            share: float | None = (1.0 - self.used) * estimate / left
-            self.used += share  # type: ignore[operator]
-        else:
-            share = None
-        started = time.perf_counter()
-        with self.reporter.stage(name, share) as st:
-            yield st
-        real = time.perf_counter() - started
-        if real > MIN_PACED:  # shorter stages time their overheads more than their work
-            self.real += real
-            self.estimated += estimate
-
-    def seconds(self, estimate: float) -> float:
-        """``estimate`` (at :data:`COST`'s speed) in this machine's seconds, as measured so far."""
-        return estimate * self.pace
 
 
 def generate_mesh(
@@ -181,6 +137,8 @@ def generate_mesh(
     ``reporter`` gets one ``stage(name, share)`` after the other; it may be a :class:`~.reporter.ProgressReporter`,
     whose ``JobCancelled`` then stops the work within one step.
     """
+    clock = work_clock()
+    started = clock()
     paths = expand(images)
     output = Path(output)
     fmt = mesh_format(output)
@@ -197,12 +155,13 @@ def generate_mesh(
     if mode == "heightfield" and kind == "tetrahedra":
         raise ValueError("tetrahedra are made from volumes: use an image stack, or kind='surface'")
     import_libraries(kind)  # before the first stage, so that no stage's time holds an import
-    planner = Planner(reporter or _NoReporter(), TETRA_STAGES if kind == "tetrahedra" else STAGES)
+    planner = Planner(reporter or _NoReporter(), TETRA_STAGES if kind == "tetrahedra" else STAGES, started, clock)
     sizes = StageSizes(shape, mode, max_side, smooth_iterations, target_faces)
     planner.plan(sizes.estimate())
 
     with planner.stage("load") as st:
-        image = _ticking(st, planner.seconds(sizes.load_seconds()), "reading", lambda: read_image(paths))
+        st.update(0.0, "reading")
+        image = read_image(paths)
     if mode == "heightfield":
         surface, units, simplification = _height_field(image, planner, sizes, height_scale)
     else:
@@ -214,22 +173,18 @@ def generate_mesh(
         with planner.stage("tetrahedralize") as st:
             from .tetrahedra import tetrahedralize
 
-            result = _ticking(
-                st,
-                planner.seconds(tetra_cost),
-                "fTetWild",
-                lambda: tetrahedralize(surface, _stay, edge_length),
-            )
+            st.update(0.0, "fTetWild")
+            result = tetrahedralize(surface, _stay, edge_length)
     with planner.stage("write") as st:
         from .preview import write_preview
         from .quality import quality_report
         from .writers import write_mesh
 
-        seconds = COST["write"] * len(result.cells) / 2
-        _ticking(st, planner.seconds(seconds), f"writing {output.name}", lambda: write_mesh(result, output), (0.0, 0.5))
-        st.update(0.5, "measuring quality")
+        st.update(0.0, f"writing {output.name}")
+        write_mesh(result, output)
+        st.update(0.0, "measuring quality")
         quality = quality_report(result, units, simplification)
-        st.update(0.8, "writing the preview")
+        st.update(0.0, "writing the preview")
         preview_file = write_preview(result, output) if preview else None
     return MeshResult(
         output,
@@ -245,19 +200,24 @@ def generate_mesh(
 
 def import_libraries(kind: str) -> None:
     """Import what the stages call (about a second the first time), so that it is not counted in a stage, and so
-    that a job's memory cap (server/dispatch/limits.py) is spent on its data, not on mapping the libraries."""
+    that a job's memory cap (server/dispatch/limits.py) is spent on its data, not on mapping the libraries. The
+    functions are named: scikit-image loads a submodule when its function is first looked up (Otsu's: ~15 ms)."""
     import fast_simplification  # noqa: F401
     import meshio  # noqa: F401
-    import scipy.ndimage  # noqa: F401
-    import scipy.spatial  # noqa: F401
     import SimpleITK  # noqa: F401
-    import skimage.filters  # noqa: F401
-    import skimage.measure  # noqa: F401
     import tifffile  # noqa: F401
-    import trimesh.triangles  # noqa: F401
+    from scipy.ndimage import find_objects, gaussian_filter1d, zoom  # noqa: F401
+    from scipy.spatial import cKDTree  # noqa: F401
+    from skimage.filters import threshold_otsu  # noqa: F401
+    from skimage.measure import marching_cubes  # noqa: F401
+    from trimesh.triangles import closest_point  # noqa: F401
+
+    from . import preview, quality, surfaces, writers  # noqa: F401
 
     if kind == "tetrahedra":
         import wildmeshing  # noqa: F401
+
+        from . import tetrahedra  # noqa: F401
 
 
 @dataclass
@@ -272,6 +232,9 @@ class StageSizes:
     regions: int = 1
     faces: int = 0
     labels_map: bool = False
+    integer: bool = False  # an integer image, which may be a label map (looked for in preprocess)
+    spacing: tuple[float, float, float] = (1.0, 1.0, 1.0)  # (z, y, x), known once read
+    otsu: bool = False  # the level is Otsu's threshold
 
     @property
     def work(self) -> tuple[int, ...]:
@@ -279,29 +242,56 @@ class StageSizes:
         return _fitted(shape, self.max_side)
 
     def load_seconds(self) -> float:
-        return COST["decode"] * math.prod(self.shape)
+        return COST["open"] + COST["decode"] * math.prod(self.shape)
+
+    @property
+    def expected_faces(self) -> int:
+        """The surface's faces: counted once meshed; before, a count of its crossings or (label maps) a guess."""
+        if self.faces:
+            return self.faces
+        if self.mode == "heightfield":
+            return height_field_faces(*self.work)
+        return int(SURFACE_DENSITY * math.prod(self.work) ** (2 / 3)) * self.regions
+
+    def _smoothing(self, n: int, spacing: Sequence[float]) -> float:
+        """surfaces.smooth: a float32 copy, then a Gaussian along each axis, of 6 sigmas' taps (sigma in voxels
+        shrinks along coarser axes: it is isotropic in millimetres); nothing when sigma is 0."""
+        sigma = math.sqrt(self.smooth_iterations / 2)
+        if not sigma:
+            return 0.0
+        taps = sum(2 * math.ceil(3 * sigma * min(spacing) / s) + 1 for s in spacing)
+        return COST["copy"] * n + COST["smooth"] * n * taps
+
+    def decimate_seconds(self) -> float:
+        per_face = COST["decimate_grid" if self.mode == "heightfield" else "decimate"]
+        return COST["apart"] * self.regions + per_face * self.expected_faces
+
+    def error_seconds(self) -> float:
+        """simplification_error: a tree of the simplified faces, queried by a sample of the full surface's vertices."""
+        faces = self.expected_faces
+        return COST["error_fixed"] + COST["error"] * min(ERROR_SAMPLES, faces // 2) + COST["tree"] * self.target
 
     def estimate(self) -> dict[str, float]:
         raw, n = math.prod(self.shape), math.prod(self.work)
-        taps = 6 * math.sqrt(self.smooth_iterations / 2) + 1
         preprocess = COST["normalize"] * raw + (COST["zoom"] * n if n != raw else 0.0)
+        faces = self.expected_faces
         if self.mode == "heightfield":
-            faces = self.faces or height_field_faces(*self.work)
-            preprocess += COST["smooth"] * n * taps * 2
+            preprocess += self._smoothing(n, (1.0, 1.0))
             mesh = COST["grid"] * faces
         else:
-            faces = self.faces or int(SURFACE_DENSITY * n ** (2 / 3)) * self.regions
+            if self.integer:
+                preprocess += COST["unique"] * raw
             if not self.labels_map:
-                preprocess += COST["smooth"] * n * taps * 3
-            mesh = COST["cubes"] * n * self.regions + COST["face"] * faces
-        measuring = COST["error"] * min(ERROR_SAMPLES, faces // 2)
-        simplify = COST["decimate"] * faces + measuring if faces > self.target else 0.0
+                levels = COST["count"] * self.regions + COST["otsu"] * self.otsu
+                preprocess += self._smoothing(n, self.spacing) + levels * n
+            mesh = (COST["apart"] + COST["cubes"] * n) * self.regions + COST["face"] * faces
+        simplify = self.decimate_seconds() + self.error_seconds() if faces > self.target else 0.0
         return {
             "load": self.load_seconds(),
             "preprocess": preprocess,
             "mesh": mesh,
             "simplify": simplify,
-            "write": COST["write"] * min(faces, self.target),
+            "write": COST["write_fixed"] + COST["write"] * min(faces, self.target),
         }
 
 
@@ -314,7 +304,7 @@ def _height_field(
         if sigma > 0:
             from .surfaces import smooth
 
-            data = smooth(data[None], (0.0, sigma, sigma), lambda f: st.update(0.3 + 0.7 * f, "smoothing"))[0]
+            data = smooth(data[None], (0.0, sigma, sigma), lambda f: st.update(0.0, "smoothing"))[0]
     data = np.flipud(data)  # image rows run down; the relief's y runs up, so it reads like the image from above
     height, width = data.shape
     if image.physical:
@@ -343,20 +333,24 @@ def _height_field(
         return height_field_faces(max(2, round(height * factor)), max(2, round(width * factor)))
 
     with planner.stage("simplify") as st:
-        surface, simplification = _simplify(full, sizes, st, resampled, faces_at, planner.pace)
+        surface, simplification = _simplify(full, sizes, st, resampled, faces_at, planner.seconds)
     return surface, units, simplification
 
 
 def _volume(
     image: Image, planner: Planner, sizes: StageSizes, labels: Sequence[int] | None, levels: Sequence[float] | None
 ) -> tuple[Geometry, str, dict[str, Any] | None]:
-    from .surfaces import find_labels, label_surfaces, level_surfaces, sigmas, smooth
+    from .surfaces import find_labels, label_surfaces, level_surfaces, sigmas, smooth, surface_faces
 
-    found = find_labels(image.data) if levels is None else None
-    chosen = list(labels) if labels else found
     frame = image.frame
     sigma_voxels = math.sqrt(sizes.smooth_iterations / 2)
+    sizes.integer = levels is None and not labels and image.data.dtype.kind in "iu"
+    sizes.otsu = levels is None and not labels
+    sizes.spacing = image.frame.spacing
+    planner.plan(sizes.estimate())
     with planner.stage("preprocess") as st:
+        found = find_labels(image.data) if sizes.integer else None
+        chosen = list(labels) if labels else found
         if chosen:
             data = image.data
             if max(data.shape) > sizes.max_side:
@@ -369,9 +363,11 @@ def _volume(
         else:
             data = _normalized(image.data, sizes.max_side, st)
             frame = _zoomed(frame, image.data.shape, data.shape)
-            data = smooth(data, sigmas(sigma_voxels, frame), lambda f: st.update(0.3 + 0.7 * f, "smoothing"))
+            data = smooth(data, sigmas(sigma_voxels, frame), lambda f: st.update(0.0, "smoothing"))
             levels = list(levels) if levels else [_otsu(data)]
             sizes.regions = len(levels)
+            st.update(0.0, "counting the surface's faces")
+            sizes.faces = sum(surface_faces(data, level) for level in levels)
     planner.plan(sizes.estimate())
     with planner.stage("mesh") as st:
         if chosen:
@@ -379,13 +375,8 @@ def _volume(
             full = label_surfaces(data, frame, chosen, mask_sigma, lambda f: st.update(f, "marching cubes"))
         else:
             assert levels is not None
-            seconds = COST["cubes"] * data.size + COST["face"] * int(SURFACE_DENSITY * data.size ** (2 / 3))
-            full = _ticking(
-                st,
-                planner.seconds(seconds * len(levels)),
-                "marching cubes",
-                lambda: level_surfaces(data, frame, levels, _stay),
-            )
+            st.update(0.0, "marching cubes")
+            full = level_surfaces(data, frame, levels, lambda f: st.update(f, "marching cubes"))
     sizes.faces = len(full.cells)
     planner.plan(sizes.estimate())
 
@@ -399,7 +390,7 @@ def _volume(
         return level_surfaces(coarse, coarse_frame, list(levels or []), _stay)
 
     with planner.stage("simplify") as st:
-        surface, simplification = _simplify(full, sizes, st, resampled, None, planner.pace)
+        surface, simplification = _simplify(full, sizes, st, resampled, None, planner.seconds)
     units = "mm" if image.physical else "voxel"
     return surface, units, simplification
 
@@ -407,25 +398,31 @@ def _volume(
 def _simplify(
     full: Geometry,
     sizes: StageSizes,
-    st: StageProgress,
+    st: PacedStage,
     resampled: Callable[[float], Geometry],
     faces_at: Callable[[float], int] | None,
-    pace: float,
+    seconds: Callable[[float], float],
 ) -> tuple[Geometry, dict[str, Any] | None]:
-    """Quadric decimation to the target, checked closed; else the field resampled coarser and meshed again."""
+    """Quadric decimation to the target, checked closed; else the field resampled coarser and meshed again.
+    ``seconds`` turns an estimate into this machine's seconds, to re-plan the stage when a pass fails."""
     from .quality import simplification_error
     from .surfaces import decimate
 
     if len(full.cells) <= sizes.target:
         st.update(1.0, f"{len(full.cells)} faces: no simplification needed")
         return full, None
-    seconds = COST["decimate"] * len(full.cells)
-    measuring = COST["error"] * min(ERROR_SAMPLES, len(full.points))
-    split = seconds / (seconds + measuring)
-    surface = _ticking(st, pace * seconds, "quadric decimation", lambda: decimate(full, sizes.target), (0.0, split))
+    decimating, measuring = sizes.decimate_seconds(), sizes.error_seconds()
+    split = decimating / (decimating + measuring)
+
+    def again(relative: float) -> None:
+        st.expect(seconds(relative * decimating + measuring), "quadric decimation, a more careful pass")
+
+    st.update(0.0, "quadric decimation")
+    surface = decimate(full, sizes.target, again)
     method = "quadric"
     if surface is None:
         method = "resample"
+        st.update(0.0, "resampling coarser")
         factor = math.sqrt(sizes.target / len(full.cells))
         while True:
             factor *= 0.97
@@ -437,14 +434,11 @@ def _simplify(
         if not is_closed(surface):
             raise ValueError(f"target_faces={sizes.target} is too few faces to keep this surface closed")
     st.update(split, "measuring the simplification's error")
-    simplified = surface
-    error = _ticking(
-        st,
-        pace * measuring,
-        "measuring the simplification's error",
-        lambda: simplification_error(full, simplified, method, ERROR_SAMPLES),
-        (split, 1.0),
-    )
+
+    def measured(fraction: float) -> None:
+        st.update(split + (1.0 - split) * fraction)
+
+    error = simplification_error(full, surface, method, ERROR_SAMPLES, measured)
     st.update(1.0, f"{len(full.cells)} -> {len(surface.cells)} faces ({method})")
     return surface, error
 
@@ -453,39 +447,7 @@ def _simplify(
 
 
 def _stay(_: float) -> None:
-    """Progress of a call that :func:`_ticking` reports by time."""
-
-
-def _ticking(
-    st: StageProgress, seconds: float, message: str, call: Callable[[], Any], span: tuple[float, float] = (0.0, 1.0)
-) -> Any:
-    """``call()``, while a thread advances ``st`` over ``span`` with the time its estimate of ``seconds`` gives it
-    (to 95 % of the span)."""
-    with _ticker(st, seconds, message, span):
-        return call()
-
-
-@contextmanager
-def _ticker(st: StageProgress, seconds: float, message: str, span: tuple[float, float]) -> Iterator[None]:
-    stop = threading.Event()
-    started = time.monotonic()
-    start, end = span
-
-    def tick() -> None:
-        while not stop.wait(TICK):
-            done = min(0.95, (time.monotonic() - started) / max(seconds, 1e-6))
-            try:
-                st.update(start + (end - start) * done, message)
-            except Exception:  # a cancel: the main thread sees it at its next update
-                return
-
-    thread = threading.Thread(target=tick, name="meshprogress-ticker", daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        thread.join()
+    """Progress of a call that the stage's ticker reports by time."""
 
 
 def _check_options(
@@ -532,16 +494,22 @@ def _check_options(
 
 
 def _normalized(data: np.ndarray, max_side: int, st: StageProgress) -> np.ndarray:
-    """0..1 float32, resampled to fit within ``max_side``."""
+    """0..1 float32, resampled to fit within ``max_side``. One new array for a float32 image: each one is fresh
+    memory whose page faults cost more than the arithmetic (and ten times more while the machine is loaded)."""
     low, high = float(data.min()), float(data.max())
-    data = ((data - low) / (high - low)).astype(np.float32) if high > low else np.zeros(data.shape, np.float32)
-    st.update(0.2, "normalizing")
+    if high > low:
+        scaled = data - low  # float32 for a float32 image, float64 for integers
+        scaled /= high - low
+        data = scaled.astype(np.float32, copy=False)
+    else:
+        data = np.zeros(data.shape, np.float32)
+    st.update(0.0, "normalizing")
     fitted = _fitted(data.shape, max_side)
     if fitted != data.shape:
         from scipy.ndimage import zoom
 
         data = zoom(data, [m / n for m, n in zip(fitted, data.shape, strict=True)], order=1, grid_mode=False)
-        st.update(0.3, f"resampling to {'x'.join(map(str, fitted))}")
+        st.update(0.0, f"resampling to {'x'.join(map(str, fitted))}")
     return data
 
 

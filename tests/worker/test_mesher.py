@@ -210,9 +210,9 @@ def test_the_bar_moves_while_marching_cubes_runs(
     """scikit-image's marching cubes holds the GIL for its whole call; the bar must not stand still through it."""
     from scipy.ndimage import gaussian_filter
 
-    from meshprogress_nb.worker import mesher
+    from meshprogress_nb.worker import pacing
 
-    monkeypatch.setattr(mesher, "TICK", 0.01)  # many ticks even where the call is short (a fast machine)
+    monkeypatch.setattr(pacing, "TICK", 0.01)  # many ticks even where the call is short (a fast machine)
     noise = gaussian_filter(np.random.default_rng(0).random((80, 80, 80), np.float32), 2)  # a surface of ~400k faces
     source = write_itk((noise * 1000).astype(np.int16), tmp_path / "noise.nii.gz", spacing=(1.0, 1.0, 1.0))
     reporter = Timed(recording_hub)
@@ -226,3 +226,21 @@ def test_the_bar_moves_while_marching_cubes_runs(
     # No report stands still for most of the call (in-process, one gap spanned all of it).
     gaps = [b[0] - a[0] for a, b in zip(during, during[1:], strict=False)]
     assert max(gaps) < 0.5 * (during[-1][0] - during[0][0])
+
+
+def test_the_plan_counts_the_surface_before_meshing_and_is_made_again_after(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Marching cubes' time is planned from a count of the faces it will make, and simplify's from the faces it
+    made; the decimation's estimate is then the one the stage is paced by."""
+    from scipy.ndimage import gaussian_filter
+
+    planned: list[int] = []
+    estimate = StageSizes.estimate
+    monkeypatch.setattr(StageSizes, "estimate", lambda self: (planned.append(self.faces), estimate(self))[1])
+    noise = gaussian_filter(np.random.default_rng(4).random((48, 48, 48), np.float32), 2)
+    source = write_itk((noise * 1000).astype(np.int16), tmp_path / "noise.nii.gz", spacing=(1.0, 1.0, 1.0))
+    result = generate_mesh(source, tmp_path / "noise.ply", smooth_iterations=0, target_faces=5_000)
+    made = result.quality["simplification"]["from_faces"]
+    assert planned[:2] == [0, 0]  # before and after reading: the size is not known yet
+    assert planned[2] == pytest.approx(made, rel=0.05) and planned[3:] == [made]
