@@ -6,8 +6,9 @@ and the reporter's thread could not run, and the bar stood still, then jumped. H
 copy), computes, writes its pickled result to a pipe and leaves by ``os._exit``: it may have been forked while the
 reporter's thread held a lock, so it takes none (no logging, no atexit handlers, no flushed buffers).
 
-The child inherits the job's memory cap (RLIMIT_AS): its ``MemoryError``, or its death by a signal, is raised in
-the parent as ``MemoryError``, the same failure as in-process. An exception in the parent while it waits (the
+The child inherits the job's memory cap (RLIMIT_AS): its ``MemoryError``, or its death by SIGKILL (the OOM
+killer's signal), is raised in the parent as ``MemoryError``, the same failure as in-process; any other death (a
+crash in the library) as ``RuntimeError`` naming the signal or status. An exception in the parent while it waits (the
 job's time limit, an interrupt) kills the child first; a parent killed outright (a job past its grace) takes the
 child with it (Linux's parent-death signal), so no orphan computes on.
 """
@@ -54,8 +55,10 @@ def run_apart(call: Callable[[], T]) -> T:
     code = os.waitstatus_to_exitcode(status)
     if code == OUT_OF_MEMORY:
         raise MemoryError("out of memory")
-    if code != 0:  # killed (the kernel's OOM killer sends SIGKILL) or failed before it wrote a whole result
-        raise MemoryError(f"the meshing process died ({_death(code)}), likely out of memory")
+    if code == -signal.SIGKILL:  # what the kernel's OOM killer sends
+        raise MemoryError("the meshing process was killed (signal SIGKILL), likely out of memory")
+    if code != 0:  # a crash in the library (SIGSEGV, ...) or a failure before a whole result was written
+        raise RuntimeError(f"the meshing process ended without a result ({_death(code)})")
     ok, value = pickle.loads(data)
     if ok:
         return value

@@ -1,4 +1,5 @@
-"""A call run apart returns its result, raises its exception, and fails as out of memory when its process dies."""
+"""A call run apart returns its result, raises its exception, fails as out of memory when its process is killed,
+and as a crash when it dies otherwise."""
 
 from __future__ import annotations
 
@@ -40,6 +41,13 @@ def test_a_memory_error_in_the_child_is_a_memory_error_here() -> None:
 def test_a_killed_child_is_out_of_memory() -> None:
     with pytest.raises(MemoryError, match="SIGKILL"):
         run_apart(lambda: os.kill(os.getpid(), signal.SIGKILL))
+
+
+def test_a_crashed_child_is_a_crash_not_out_of_memory() -> None:
+    with pytest.raises(RuntimeError, match="SIGSEGV"):
+        run_apart(lambda: os.kill(os.getpid(), signal.SIGSEGV))
+    with pytest.raises(RuntimeError, match="exit status 3"):
+        run_apart(lambda: os._exit(3))
 
 
 def test_an_exception_while_waiting_kills_the_child(tmp_path: Path) -> None:
