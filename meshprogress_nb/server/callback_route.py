@@ -22,7 +22,6 @@ from typing import Any
 import orjson
 from tornado import httputil
 from tornado.http1connection import HTTP1Connection
-from tornado.log import app_log
 
 from .bodies import DRAIN_BYTES, TOO_LARGE
 from .callbacks import parse_body, parse_callback
@@ -31,7 +30,8 @@ from .hub import ProgressHub
 from .validation import InvalidInput
 
 log = logging.getLogger("meshprogress_nb.server.callbacks")
-"""Access lines of accepted callbacks (debug: a busy fleet posts thousands a second); refusals at info."""
+"""Access lines of accepted callbacks (debug: a busy fleet posts thousands a second), refusals (info) and
+unexpected failures (error, with their traceback)."""
 
 FORM = "application/x-www-form-urlencoded"
 PATH = "meshprogress/api/v1/mesh_callbacks/progress"
@@ -120,7 +120,7 @@ class CallbackRequest(httputil.HTTPMessageDelegate):
 
     def refuse(self, exc: BaseException) -> None:
         if not isinstance(exc, EXPECTED):
-            app_log.error("meshprogress: callback failed", exc_info=exc)
+            log.error("meshprogress: callback failed", exc_info=exc)
         self.respond(answer_for(exc, 500, "Internal Server Error"))
 
     def respond(self, answer: Answer, encode: Callable[[Any], bytes] = _encode) -> None:
