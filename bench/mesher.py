@@ -21,9 +21,10 @@ from pathlib import Path
 import numpy as np
 
 from meshprogress_nb.samples import head_mri
-from meshprogress_nb.worker.geometry import Frame, Geometry, height_field_solid, isosurface
+from meshprogress_nb.worker.geometry import Frame, Geometry, isosurface
 from meshprogress_nb.worker.mesher import generate_mesh, import_libraries
 from meshprogress_nb.worker.quality import simplification_error
+from meshprogress_nb.worker.relief import height_field_solid
 
 
 class Trace:

@@ -22,14 +22,16 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 
-from .geometry import Frame, Geometry, height_field_faces, height_field_solid, is_closed
+from .geometry import Frame, Geometry, is_closed
 from .output_formats import SURFACE_FORMATS, mesh_format
 from .readers import Image, expand, probe, read_image
+from .relief import close_relief, decimate_relief, height_field_faces, height_field_solid, relief_sheet
 from .tetrahedra import EDGE_LENGTH
 
 STAGES = ("load", "preprocess", "mesh", "simplify", "write")
@@ -329,7 +331,9 @@ def _height_field(
     scale = max(extent)
     z = scale * (BASE + height_scale * data)
     with planner.stage("mesh") as st:
-        full = height_field_solid(z, extent, lambda f: st.update(f, "triangulating"))
+        sheet = relief_sheet(z, extent, lambda f: st.update(0.5 * f, "triangulating"))
+        st.update(0.5, "walls and base")
+        full = close_relief(sheet, extent)
     sizes.faces = len(full.cells)
     planner.plan(sizes.estimate())
 
@@ -343,7 +347,8 @@ def _height_field(
         return height_field_faces(max(2, round(height * factor)), max(2, round(width * factor)))
 
     with planner.stage("simplify") as st:
-        surface, simplification = _simplify(full, sizes, st, resampled, faces_at, planner.pace)
+        decimated = partial(decimate_relief, sheet, extent)
+        surface, simplification = _simplify(full, sizes, st, resampled, faces_at, planner.pace, decimated)
     return surface, units, simplification
 
 
@@ -411,8 +416,10 @@ def _simplify(
     resampled: Callable[[float], Geometry],
     faces_at: Callable[[float], int] | None,
     pace: float,
+    decimated: Callable[[int], Geometry | None] | None = None,
 ) -> tuple[Geometry, dict[str, Any] | None]:
-    """Quadric decimation to the target, checked closed; else the field resampled coarser and meshed again."""
+    """Quadric decimation to the target (``decimated``, else :func:`.surfaces.decimate` of ``full``), checked
+    closed; else the field resampled coarser and meshed again."""
     from .quality import simplification_error
     from .surfaces import decimate
 
@@ -422,7 +429,8 @@ def _simplify(
     seconds = COST["decimate"] * len(full.cells)
     measuring = COST["error"] * min(ERROR_SAMPLES, len(full.points))
     split = seconds / (seconds + measuring)
-    surface = _ticking(st, pace * seconds, "quadric decimation", lambda: decimate(full, sizes.target), (0.0, split))
+    decimation = decimated or partial(decimate, full)
+    surface = _ticking(st, pace * seconds, "quadric decimation", lambda: decimation(sizes.target), (0.0, split))
     method = "quadric"
     if surface is None:
         method = "resample"
