@@ -5,6 +5,7 @@ after it either (decimating the closed solid made slivers of the one-cell walls 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from functools import partial
 
@@ -15,11 +16,12 @@ from .planar import SizeField, graded_steps, loop_sizes, size_field, triangulate
 
 Progress = Callable[[float], None]
 AGGRESSIVENESS = (7.0, 3.0)  # as surfaces.decimate: fast-simplification's default, then a more careful pass
-FILL = 0.97  # a decimated solid has at least this share of the target's faces (the budget is found in passes)
+FILL = 0.95  # a decimated solid has at least this share of the target's faces (the budget is found in passes)
+CLOSING = 15.0  # the walls and base of a decimated solid have about this many faces per square root of the target
 PASSES = 4
-SPLIT_ROUNDS = 8
+SPLIT_ROUNDS = 12
 NEEDLE = 5.0  # degrees: a decimated sheet's triangles with a smaller angle lose a point of their shortest edge
-NEEDLE_ROUNDS = 4
+NEEDLE_ROUNDS = 8
 SIDES = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0], [0.0, -1.0]])  # the border's sides, counter-clockwise
 
 
@@ -91,12 +93,26 @@ def border_loop(faces: np.ndarray) -> np.ndarray:
 
 def close_relief(sheet: Geometry, extent: tuple[float, float]) -> Geometry:
     """``sheet`` (normals up, its border on the rectangle ``extent``, corners included) closed by four walls down
-    to z = 0 and a base: graded ones; or, if the border is too steep for them (unsmoothed noise: a rise of a
-    quarter of the side within a pixel), one row of wall per border edge and a fan for the base, with slivers."""
-    try:
-        return _graded_closing(sheet, extent)
-    except ValueError:
-        return _plain_closing(sheet, extent)
+    to z = 0 and a base: graded ones, the sheet's border edges that cannot be wall edges split first, round after
+    round; or, if that does not end (unsmoothed noise: a rise of a quarter of the side within a pixel), one row of
+    wall per border edge and a fan for the base, with slivers."""
+    closing = sheet
+    for _ in range(SPLIT_ROUNDS):
+        try:
+            return _graded_closing(closing, extent)
+        except _Unguarded as unguarded_edges:
+            closing = _split_border_edges(unguarded_edges.sheet, unguarded_edges.edges)
+        except ValueError:
+            break
+    return _plain_closing(sheet, extent)
+
+
+class _Unguarded(ValueError):
+    """Border ``edges`` of ``sheet`` (as it runs them) that no circle keeps clear of their wall's other points."""
+
+    def __init__(self, sheet: Geometry, edges: np.ndarray) -> None:
+        super().__init__(f"{len(edges)} border edges cannot be wall edges")
+        self.sheet, self.edges = sheet, edges
 
 
 def _plain_closing(sheet: Geometry, extent: tuple[float, float]) -> Geometry:
@@ -117,7 +133,6 @@ def _plain_closing(sheet: Geometry, extent: tuple[float, float]) -> Geometry:
 def _graded_closing(sheet: Geometry, extent: tuple[float, float]) -> Geometry:
     """The walls and base as graded triangulations; the points down each corner and along each bottom edge are made
     once, for both sides. ValueError if a wall cannot be made so."""
-    sheet = _split_unguarded(sheet, extent)
     points = sheet.points.copy()
     sides = _sides(points, border_loop(sheet.cells), extent)
     lengths = [extent[0], extent[1], extent[0], extent[1]]
@@ -139,6 +154,7 @@ def _graded_closing(sheet: Geometry, extent: tuple[float, float]) -> Geometry:
         steps = graded_steps(lengths[k], partial(_along, fields[k]))[1:-1]
         xy = _corner(k, extent) + steps[:, None] * SIDES[k]
         bottoms.append((steps, mesh.add(np.column_stack([xy, np.zeros(len(steps))]))))
+    walls = []
     for k in range(4):
         (left_heights, left), (right_heights, right) = verticals[k], verticals[(k + 1) % 4]
         steps, bottom = bottoms[k]
@@ -153,6 +169,11 @@ def _graded_closing(sheet: Geometry, extent: tuple[float, float]) -> Geometry:
             ]
         )
         ids = np.concatenate([[corners_low[k]], bottom, [corners_low[(k + 1) % 4]], right[::-1], sides[k][::-1], left])
+        walls.append((boundary, ids))
+    split = [(b, a) for boundary, ids in walls for a, b in _unguarded_pairs(boundary, ids) if max(a, b) < len(points)]
+    if split:  # the sheet runs its border the other way round
+        raise _Unguarded(Geometry(points, sheet.cells), np.asarray(split))
+    for k, (boundary, ids) in enumerate(walls):
         flat, triangles = triangulate_under(profiles[k], boundary, fields[k])
         inner = flat[len(boundary) :]
         ids = np.concatenate(
@@ -169,22 +190,10 @@ def _graded_closing(sheet: Geometry, extent: tuple[float, float]) -> Geometry:
     return Geometry(mesh.points, np.concatenate(mesh.faces).astype(np.int32))
 
 
-def _split_unguarded(sheet: Geometry, extent: tuple[float, float]) -> Geometry:
-    """``sheet`` with its border edges that could not be Delaunay edges of their wall (see
-    :func:`.planar.unguarded`: where the border rises steeply next to a close point) split in two, with the
-    sheet's triangle on each, round after round (the top's shape does not change: the new point is on the edge)."""
-    for _ in range(SPLIT_ROUNDS):
-        points = sheet.points.copy()
-        split = []
-        for k, side in enumerate(_sides(points, border_loop(sheet.cells), extent)):
-            profile = np.stack([(points[side, :2] - _corner(k, extent)) @ SIDES[k], points[side, 2]], 1)
-            wall = np.concatenate([[[0.0, 0.0], [profile[-1, 0], 0.0]], profile[::-1]])
-            edges = np.flatnonzero(unguarded(wall)[2:-1])  # wall edge i + 2 runs side[-1 - i] -> side[-2 - i]
-            split += [(side[-2 - i], side[-1 - i]) for i in edges]  # as the sheet runs its border
-        if not split:
-            return sheet
-        sheet = _split_border_edges(Geometry(points, sheet.cells), np.asarray(split))
-    raise ValueError("the sheet's border is too steep to close with walls")
+def _unguarded_pairs(boundary: np.ndarray, ids: np.ndarray) -> list[tuple[int, int]]:
+    """The point ids of the ``boundary``'s edges that :func:`.planar.unguarded` finds."""
+    edges = np.flatnonzero(unguarded(boundary))
+    return [(int(ids[i]), int(ids[(i + 1) % len(ids)])) for i in edges]
 
 
 def _split_border_edges(sheet: Geometry, edges: np.ndarray) -> Geometry:
@@ -293,7 +302,7 @@ def _decimate(sheet: Geometry, extent: tuple[float, float], target: int, aggress
     start = _simplified(sheet, 2 * target, aggressiveness) if len(sheet.cells) > 2 * target else sheet
     aim = (1 + FILL) / 2 * target
     tries: list[tuple[int, int]] = []  # (the sheet's goal, the solid's faces)
-    wanted, best = target, None
+    wanted, best = int(target - CLOSING * math.sqrt(target)), None
     for _ in range(PASSES):
         top = _simplified(start, wanted, aggressiveness) if wanted < len(start.cells) else start
         solid = close_relief(_retriangulated(top, corners, extent), extent)
@@ -358,12 +367,22 @@ def _retriangulated(sheet: Geometry, corners: np.ndarray, extent: tuple[float, f
     points = np.concatenate([corners, points[4:][~near]])
     fixed = np.zeros(len(points), bool)
     fixed[:4] = True
+    # Points left on the grid are cocircular by the thousand, which makes qhull 2-3 times slower: a wobble far below
+    # any spacing (none on the sides, which must stay straight) breaks the ties.
+    x, y = points[:, 0], points[:, 1]
+    inside = (x > 0) & (x < extent[0]) & (y > 0) & (y < extent[1])
+    wobble = np.random.default_rng(0).normal(scale=1e-9 * max(extent), size=(len(points), 2)) * inside[:, None]
+    best: Geometry | None = None
+    worst = 0.0
     for _ in range(NEEDLE_ROUNDS):
-        triangles = Delaunay(points[:, :2]).simplices
+        triangles = Delaunay(points[:, :2] + wobble).simplices
         u, v = (points[triangles[:, i], :2] - points[triangles[:, 0], :2] for i in (1, 2))
         triangles = np.where((u[:, 0] * v[:, 1] < u[:, 1] * v[:, 0])[:, None], triangles[:, [0, 2, 1]], triangles)
-        sheet = Geometry(points, triangles.astype(np.int32))
-        bad = min_angles(sheet) < NEEDLE
+        candidate = Geometry(points, triangles.astype(np.int32))
+        angles = min_angles(candidate)
+        if best is None or angles.min() > worst:
+            best, worst = candidate, angles.min()
+        bad = angles < NEEDLE
         if not bad.any():
             break
         ends = points[triangles[bad]]
@@ -373,5 +392,6 @@ def _retriangulated(sheet: Geometry, corners: np.ndarray, extent: tuple[float, f
         drop = np.where(fixed[ends[:, 0]], ends[:, 1], ends[:, 0])
         keep = np.ones(len(points), bool)
         keep[drop[~fixed[drop]]] = False
-        points, fixed = points[keep], fixed[keep]
-    return sheet.compact()
+        points, fixed, wobble = points[keep], fixed[keep], wobble[keep]
+    assert best is not None
+    return best.compact()  # removing a point can make needles of its neighbours: the best round is kept
