@@ -164,6 +164,7 @@ def generate_mesh(
     height_scale: float = 0.25,
     max_side: int = 1024,
     edge_length: float = EDGE_LENGTH,
+    remesh: bool = False,
     preview: bool = True,
 ) -> MeshResult:
     """Mesh ``images`` into ``output`` (.vtu, .msh, .xdmf, .ply, .stl or .obj), reporting each stage.
@@ -178,7 +179,8 @@ def generate_mesh(
     units of the image's longer side. ``max_side``: larger inputs are resampled to at most this many samples
     along each axis first. ``edge_length`` (tetrahedra): fTetWild's target edge length as a fraction of each
     region's bounding-box diagonal, from 0.01 to 0.2 (finer is slower, about as ``edge_length ** -2.8``).
-    ``preview``: also write ``<stem>.preview.ply`` (see :mod:`.preview`).
+    ``remesh``: remesh the surface isotropically (near-equilateral triangles, about as many, for simulation; needs
+    the ``[remesh]`` extra, see :mod:`.remesh`). ``preview``: also write ``<stem>.preview.ply`` (see :mod:`.preview`).
 
     ``reporter`` gets one ``stage(name, share)`` after the other; it may be a :class:`~.reporter.ProgressReporter`,
     whose ``JobCancelled`` then stops the work within one step.
@@ -198,8 +200,15 @@ def generate_mesh(
         raise ValueError("an isosurface needs at least 2 slices of at least 2x2 pixels")
     if mode == "heightfield" and kind == "tetrahedra":
         raise ValueError("tetrahedra are made from volumes: use an image stack, or kind='surface'")
+    if not isinstance(remesh, bool):
+        raise ValueError("remesh must be true or false")
+    if remesh:
+        from .remesh import check_available
+
+        check_available()
     import_libraries(kind)  # before the first stage, so that no stage's time holds an import
-    planner = Planner(reporter or _NoReporter(), TETRA_STAGES if kind == "tetrahedra" else STAGES)
+    stages = TETRA_STAGES if kind == "tetrahedra" else STAGES
+    planner = Planner(reporter or _NoReporter(), (*stages[:4], "remesh", *stages[4:]) if remesh else stages)
     sizes = StageSizes(shape, mode, max_side, smooth_iterations, target_faces)
     planner.plan(sizes.estimate())
 
@@ -209,6 +218,8 @@ def generate_mesh(
         surface, units, simplification = _height_field(image, planner, sizes, height_scale)
     else:
         surface, units, simplification = _volume(image, planner, sizes, labels, levels)
+    if remesh:
+        surface = _remeshed(surface, planner, sizes.target)
     result = surface
     if kind == "tetrahedra":
         tetra_cost = COST["tetra"] * len(surface.cells) * (EDGE_LENGTH / edge_length) ** TETRA_SCALING
@@ -350,6 +361,19 @@ def _height_field(
         decimated = partial(decimate_relief, sheet, extent)
         surface, simplification = _simplify(full, sizes, st, resampled, faces_at, planner.pace, decimated)
     return surface, units, simplification
+
+
+def _remeshed(surface: Geometry, planner: Planner, target: int) -> Geometry:
+    """The ``remesh`` stage: :func:`.remesh.remesh` to at most the surface's faces, run apart (MeshLab holds the
+    GIL), advancing with the time its estimate gives it."""
+    from .apart import run_apart
+    from .remesh import SECONDS_PER_FACE, remesh
+
+    faces = min(target, len(surface.cells))
+    planner.plan({"remesh": SECONDS_PER_FACE * faces})
+    with planner.stage("remesh") as st:
+        call = partial(run_apart, partial(remesh, surface, faces))
+        return _ticking(st, planner.seconds(SECONDS_PER_FACE * faces), "isotropic remeshing", call)
 
 
 def _volume(
