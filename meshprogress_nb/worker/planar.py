@@ -115,17 +115,26 @@ def _inside(points: np.ndarray, profile: np.ndarray) -> np.ndarray:
 
 
 def _kept(points: np.ndarray, field: SizeField, boundary: np.ndarray) -> np.ndarray:
-    """``points`` at least 0.4 spacing from the boundary, and outside each boundary edge's guard circle."""
+    """``points`` at least 0.4 spacing from the boundary, and outside each boundary edge's guard circle (the pairs
+    to test found by distance first: a point is near an edge only within its margin plus the half edge of the
+    edge's middle)."""
+    from scipy.spatial import cKDTree
+
+    if not len(points):
+        return points
     margin = 0.4 * field(points)
     a, b = boundary, np.roll(boundary, -1, axis=0)
     centres, radii = _guard_circles(boundary)
+    here = cKDTree(points)
+    half = np.linalg.norm(b - a, axis=1) / 2
+    near = here.sparse_distance_matrix(cKDTree((a + b) / 2), margin.max() + half.max(), output_type="ndarray")
+    p, e = near["i"], near["j"]
+    along = np.clip(np.einsum("pk,pk->p", points[p] - a[e], b[e] - a[e]) / (4 * half[e] ** 2), 0, 1)
+    gap = np.linalg.norm(points[p] - (a[e] + along[:, None] * (b[e] - a[e])), axis=1)
     keep = np.ones(len(points), bool)
-    for start in range(0, len(points), CHUNK):
-        block = points[start : start + CHUNK, None, :]
-        along = np.clip(np.einsum("pek,ek->pe", block - a, b - a) / np.einsum("ek,ek->e", b - a, b - a), 0, 1)
-        near = np.linalg.norm(block - (a + along[..., None] * (b - a)), axis=2).min(axis=1)
-        clear = (np.linalg.norm(block - centres, axis=2) > 1.02 * radii).all(axis=1)
-        keep[start : start + CHUNK] = clear & (near > margin[start : start + CHUNK])
+    keep[p[gap <= margin[p]]] = False
+    inside = here.sparse_distance_matrix(cKDTree(centres), 1.02 * radii.max(), output_type="ndarray")
+    keep[inside["i"][inside["v"] <= 1.02 * radii[inside["j"]]]] = False
     return points[keep]
 
 
