@@ -333,6 +333,8 @@ def _simplified(sheet: Geometry, goal: int, aggressiveness: float) -> Geometry:
     simplify = partial(fast_simplification.simplify, target_count=goal, agg=aggressiveness)
     # Apart: fast-simplification holds the GIL for the whole call, which would stop the progress threads.
     points, faces = run_apart(partial(simplify, sheet.points, sheet.cells))
+    if len(faces) > 1.02 * goal and aggressiveness < AGGRESSIVENESS[-1]:
+        return _simplified(sheet, goal, AGGRESSIVENESS[-1])  # the careful pass can stop short of small goals
     return Geometry(points, faces.astype(np.int32)).compact()
 
 
