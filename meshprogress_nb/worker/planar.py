@@ -1,8 +1,8 @@
 """Graded triangulations of a planar domain under a profile, {0 <= x <= length, 0 <= y <= profile(x)}: a wall of a
 height-field solid unrolled, or its base. The boundary's points are kept as given (they are shared with the
-neighbouring surfaces); points inside are the centres of a quadtree whose cells grow with the distance from the
-boundary, none in the circle whose diameter is a boundary edge (so every such edge is a Delaunay edge), and a
-Delaunay triangulation joins them all: no sliver, and few triangles far from the boundary."""
+neighbouring surfaces); inside, a layer of points one boundary spacing in, then the centres of a quadtree whose cells
+grow with the distance from the boundary, none in a circle that guards a boundary edge (so every boundary edge is a
+Delaunay edge); a Delaunay triangulation joins them all: no sliver, and few triangles far from the boundary."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ import numpy as np
 
 GRADING = 0.7  # how fast the spacing inside grows with the distance from the boundary
 NEAREST = 16  # boundary points a spacing is taken from (the boundary's spacing changes slowly along it)
-CHUNK = 4096  # points per block when measuring distances to every boundary point (memory, not speed)
 
 SizeField = Callable[[np.ndarray], np.ndarray]
 

@@ -1,7 +1,8 @@
 """Height-field solids: the relief's sheet (the image's grid, normals up) closed by side walls down to z = 0 and a
 flat base. Walls and base are graded triangulations of their planar domains (:mod:`.planar`) built from the sheet's
-border, so they have no slivers; decimation simplifies the sheet alone and closes it again, so they have none
-after it either (decimating the closed solid made slivers of the one-cell walls and of the base)."""
+border, so they have no slivers; decimation simplifies the sheet alone, retriangulates its points and closes it
+again, so they have none after it either (decimating the whole solid, one-cell walls and a fan base, kept their
+sub-degree faces and added its own on the top)."""
 
 from __future__ import annotations
 
