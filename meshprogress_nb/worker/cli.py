@@ -69,6 +69,9 @@ def _mesher_options(command: argparse.ArgumentParser) -> None:
     command.add_argument(
         "--edge-length", type=float, help="tetrahedra: edge length over the region's diagonal, 0.01-0.2 (default 0.05)"
     )
+    command.add_argument(
+        "--remesh", action="store_true", help="isotropic remeshing, for simulation (needs the [remesh] extra)"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -166,6 +169,7 @@ def _mesher_kwargs(args: argparse.Namespace) -> dict[str, Any]:
         "target_faces": args.target_faces,
         "smooth_iterations": args.smooth_iterations,
         **({"edge_length": args.edge_length} if args.edge_length is not None else {}),
+        **({"remesh": True} if args.remesh else {}),
     }
 
 

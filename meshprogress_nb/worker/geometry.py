@@ -1,5 +1,5 @@
-"""Meshes as numpy arrays (:class:`Geometry`: triangles or tetrahedra, with a label per cell) and the geometry
-the mesher builds them with: closed height-field solids, and isosurfaces in physical coordinates."""
+"""Meshes as numpy arrays (:class:`Geometry`: triangles or tetrahedra, with a label per cell) and the isosurfaces
+the mesher builds them with, in physical coordinates (height-field solids are in :mod:`.relief`)."""
 
 from __future__ import annotations
 
@@ -84,67 +84,6 @@ def is_closed(surface: Geometry) -> bool:
         if not np.array_equal(forward[0], backward):
             return False
     return True
-
-
-# -- height fields ---------------------------------------------------------------------------------------------
-
-
-def height_field_faces(height: int, width: int) -> int:
-    """Faces of the closed solid over a ``height`` x ``width`` grid: top, side walls, and the bottom fan."""
-    border = 2 * (height - 1) + 2 * (width - 1)
-    return 2 * (height - 1) * (width - 1) + 3 * border
-
-
-def grid_faces(rows: np.ndarray, width: int) -> np.ndarray:
-    """The top-surface triangles of grid rows ``rows`` (each row i joins grid rows i and i + 1), normals up."""
-    i, j = np.meshgrid(rows, np.arange(width - 1), indexing="ij")
-    v00 = (i * width + j).ravel()
-    v01, v10 = v00 + 1, v00 + width
-    v11 = v10 + 1
-    return np.concatenate([np.stack([v00, v01, v11], 1), np.stack([v00, v11, v10], 1)]).astype(np.int32)
-
-
-def ring(height: int, width: int) -> np.ndarray:
-    """Indices of the grid's border vertices, counter-clockwise seen from above."""
-    bottom = np.arange(width)
-    right = np.arange(1, height) * width + (width - 1)
-    top = (height - 1) * width + np.arange(width - 2, -1, -1)
-    left = np.arange(height - 2, 0, -1) * width
-    return np.concatenate([bottom, right, top, left])
-
-
-def height_field_solid(
-    z: np.ndarray, extent: tuple[float, float], progress: Progress = _ignore, blocks: int = 16
-) -> Geometry:
-    """The watertight solid under the surface ``z`` (rows along y): the grid spans ``extent`` = (x, y) from the
-    origin, side walls go down to z = 0, and a fan closes the bottom. Triangulated in row blocks, each reported."""
-    height, width = z.shape
-    if height < 2 or width < 2:
-        raise ValueError("a height field needs at least 2x2 samples")
-    ys, xs = np.meshgrid(np.linspace(0, extent[1], height), np.linspace(0, extent[0], width), indexing="ij")
-    top = np.stack([xs, ys, z.astype(np.float64)], axis=-1).reshape(-1, 3)
-    parts = np.array_split(np.arange(height - 1), min(blocks, height - 1))
-    faces = []
-    for part in parts:
-        faces.append(grid_faces(part, width))
-        progress(len(faces) / len(parts))
-    return _close(top, np.concatenate(faces), height, width)
-
-
-def _close(top_vertices: np.ndarray, top_faces: np.ndarray, height: int, width: int) -> Geometry:
-    border = ring(height, width)
-    n_top, n_ring = len(top_vertices), len(border)
-    bottom_ring = top_vertices[border].copy()
-    bottom_ring[:, 2] = 0.0
-    # The grid is a rectangle, so a fan from its centre covers the bottom without overlaps.
-    center = np.array([[top_vertices[:, 0].mean(), top_vertices[:, 1].mean(), 0.0]])
-    vertices = np.concatenate([top_vertices, bottom_ring, center])
-    a, b = border, np.roll(border, -1)
-    a_low = n_top + np.arange(n_ring)
-    b_low = np.roll(a_low, -1)
-    walls = np.concatenate([np.stack([a, a_low, b_low], 1), np.stack([a, b_low, b], 1)])
-    floor = np.stack([np.full(n_ring, n_top + n_ring), b_low, a_low], 1)
-    return Geometry(vertices, np.concatenate([top_faces, walls, floor]).astype(np.int32))
 
 
 # -- isosurfaces -----------------------------------------------------------------------------------------------

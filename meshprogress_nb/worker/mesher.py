@@ -21,15 +21,17 @@ import math
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .geometry import Frame, Geometry, height_field_faces, height_field_solid, is_closed
+from .geometry import Frame, Geometry, is_closed
 from .output_formats import SURFACE_FORMATS, mesh_format
 from .pacing import PacedStage, Planner, Reporter, StageProgress
 from .readers import Image, expand, probe, read_image
+from .relief import close_relief, decimate_relief, height_field_faces, height_field_solid, relief_sheet
 from .tetrahedra import EDGE_LENGTH
 from .work_clock import work_clock
 
@@ -65,7 +67,9 @@ COST = {
     "face": 5e-7,  # per face marching cubes makes
     "grid": 3.2e-8,  # per face of a height-field solid
     "decimate": 1.2e-6,  # per face in, of an isosurface
-    "decimate_grid": 1.1e-6,  # per face in, of a height-field solid (its flat walls and base go faster)
+    "close": 2.5e-4,  # per border point of a height field, its graded walls and base (relief.close_relief)
+    "relief": 2.1e-6,  # per face of a height field's top, decimating it (relief.decimate_relief's passes)
+    "relief_target": 3.5e-5,  # per target face of a height field: retriangulating and closing each pass's top
     "error_fixed": 1e-3,  # per measurement of the simplification's error
     "error": 4e-6,  # per measured vertex (simplification_error's sample)
     "tree": 1e-6,  # per simplified face (the tree the sample is measured against)
@@ -118,6 +122,7 @@ def generate_mesh(
     height_scale: float = 0.25,
     max_side: int = 1024,
     edge_length: float = EDGE_LENGTH,
+    remesh: bool = False,
     preview: bool = True,
 ) -> MeshResult:
     """Mesh ``images`` into ``output`` (.vtu, .msh, .xdmf, .ply, .stl or .obj), reporting each stage.
@@ -132,7 +137,8 @@ def generate_mesh(
     units of the image's longer side. ``max_side``: larger inputs are resampled to at most this many samples
     along each axis first. ``edge_length`` (tetrahedra): fTetWild's target edge length as a fraction of each
     region's bounding-box diagonal, from 0.01 to 0.2 (finer is slower, about as ``edge_length ** -2.8``).
-    ``preview``: also write ``<stem>.preview.ply`` (see :mod:`.preview`).
+    ``remesh``: remesh the surface isotropically (near-equilateral triangles, about as many, for simulation; needs
+    the ``[remesh]`` extra, see :mod:`.remesh`). ``preview``: also write ``<stem>.preview.ply`` (see :mod:`.preview`).
 
     ``reporter`` gets one ``stage(name, share)`` after the other; it may be a :class:`~.reporter.ProgressReporter`,
     whose ``JobCancelled`` then stops the work within one step.
@@ -154,8 +160,17 @@ def generate_mesh(
         raise ValueError("an isosurface needs at least 2 slices of at least 2x2 pixels")
     if mode == "heightfield" and kind == "tetrahedra":
         raise ValueError("tetrahedra are made from volumes: use an image stack, or kind='surface'")
+    if not isinstance(remesh, bool):
+        raise ValueError("remesh must be true or false")
+    if remesh:
+        from .remesh import check_available
+
+        check_available()
     import_libraries(kind)  # before the first stage, so that no stage's time holds an import
-    planner = Planner(reporter or _NoReporter(), TETRA_STAGES if kind == "tetrahedra" else STAGES, started, clock)
+    stages = TETRA_STAGES if kind == "tetrahedra" else STAGES
+    planner = Planner(
+        reporter or _NoReporter(), (*stages[:4], "remesh", *stages[4:]) if remesh else stages, started, clock
+    )
     sizes = StageSizes(shape, mode, max_side, smooth_iterations, target_faces)
     planner.plan(sizes.estimate())
 
@@ -166,6 +181,8 @@ def generate_mesh(
         surface, units, simplification = _height_field(image, planner, sizes, height_scale)
     else:
         surface, units, simplification = _volume(image, planner, sizes, labels, levels)
+    if remesh:
+        surface = _remeshed(surface, planner, sizes.target)
     result = surface
     if kind == "tetrahedra":
         tetra_cost = COST["tetra"] * len(surface.cells) * (EDGE_LENGTH / edge_length) ** TETRA_SCALING
@@ -262,9 +279,16 @@ class StageSizes:
         taps = sum(2 * math.ceil(3 * sigma * min(spacing) / s) + 1 for s in spacing)
         return COST["copy"] * n + COST["smooth"] * n * taps
 
+    @property
+    def border(self) -> int:
+        """A height field's border points (its walls stand on them)."""
+        height, width = self.work
+        return 2 * (height + width) - 4
+
     def decimate_seconds(self) -> float:
-        per_face = COST["decimate_grid" if self.mode == "heightfield" else "decimate"]
-        return COST["apart"] * self.regions + per_face * self.expected_faces
+        if self.mode == "heightfield":
+            return COST["apart"] + COST["relief"] * self.expected_faces + COST["relief_target"] * self.target
+        return COST["apart"] * self.regions + COST["decimate"] * self.expected_faces
 
     def error_seconds(self) -> float:
         """simplification_error: a tree of the simplified faces, queried by a sample of the full surface's vertices."""
@@ -277,7 +301,7 @@ class StageSizes:
         faces = self.expected_faces
         if self.mode == "heightfield":
             preprocess += self._smoothing(n, (1.0, 1.0))
-            mesh = COST["grid"] * faces
+            mesh = COST["grid"] * faces + COST["close"] * self.border
         else:
             if self.integer:
                 preprocess += COST["unique"] * raw
@@ -319,7 +343,9 @@ def _height_field(
     scale = max(extent)
     z = scale * (BASE + height_scale * data)
     with planner.stage("mesh") as st:
-        full = height_field_solid(z, extent, lambda f: st.update(f, "triangulating"))
+        sheet = relief_sheet(z, extent, lambda f: st.update(0.5 * f, "triangulating"))
+        st.update(0.5, "walls and base")
+        full = close_relief(sheet, extent)
     sizes.faces = len(full.cells)
     planner.plan(sizes.estimate())
 
@@ -333,8 +359,22 @@ def _height_field(
         return height_field_faces(max(2, round(height * factor)), max(2, round(width * factor)))
 
     with planner.stage("simplify") as st:
-        surface, simplification = _simplify(full, sizes, st, resampled, faces_at, planner.seconds)
+        decimated = partial(decimate_relief, sheet, extent)
+        surface, simplification = _simplify(full, sizes, st, resampled, faces_at, planner.seconds, decimated)
     return surface, units, simplification
+
+
+def _remeshed(surface: Geometry, planner: Planner, target: int) -> Geometry:
+    """The ``remesh`` stage: :func:`.remesh.remesh` to at most the surface's faces, run apart (MeshLab holds the
+    GIL) while the stage's ticker advances the bar by its estimate."""
+    from .apart import run_apart
+    from .remesh import SECONDS_PER_FACE, remesh
+
+    faces = min(target, len(surface.cells))
+    planner.plan({"remesh": COST["apart"] + SECONDS_PER_FACE * faces})
+    with planner.stage("remesh") as st:
+        st.update(0.0, "isotropic remeshing")
+        return run_apart(partial(remesh, surface, faces))
 
 
 def _volume(
@@ -402,9 +442,11 @@ def _simplify(
     resampled: Callable[[float], Geometry],
     faces_at: Callable[[float], int] | None,
     seconds: Callable[[float], float],
+    decimated: Callable[[int], Geometry | None] | None = None,
 ) -> tuple[Geometry, dict[str, Any] | None]:
-    """Quadric decimation to the target, checked closed; else the field resampled coarser and meshed again.
-    ``seconds`` turns an estimate into this machine's seconds, to re-plan the stage when a pass fails."""
+    """Quadric decimation to the target (``decimated``, else :func:`.surfaces.decimate` of ``full``), checked
+    closed; else the field resampled coarser and meshed again. ``seconds`` turns an estimate into this machine's
+    seconds, to re-plan the stage when a pass fails."""
     from .quality import simplification_error
     from .surfaces import decimate
 
@@ -418,7 +460,7 @@ def _simplify(
         st.expect(seconds(relative * decimating + measuring), "quadric decimation, a more careful pass")
 
     st.update(0.0, "quadric decimation")
-    surface = decimate(full, sizes.target, again)
+    surface = decimated(sizes.target) if decimated is not None else decimate(full, sizes.target, again)
     method = "quadric"
     if surface is None:
         method = "resample"

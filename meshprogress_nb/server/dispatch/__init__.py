@@ -34,6 +34,7 @@ PARAMS = frozenset(
         "smooth_iterations",
         "height_scale",
         "edge_length",
+        "remesh",
         "format",
     }
 )
