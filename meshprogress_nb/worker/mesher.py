@@ -343,8 +343,10 @@ def _height_field(
     scale = max(extent)
     z = scale * (BASE + height_scale * data)
     with planner.stage("mesh") as st:
-        sheet = relief_sheet(z, extent, lambda f: st.update(0.5 * f, "triangulating"))
-        st.update(0.5, "walls and base")
+        top, closing = COST["grid"] * sizes.expected_faces, COST["close"] * sizes.border
+        split = top / (top + closing)
+        sheet = relief_sheet(z, extent, lambda f: st.update(split * f, "triangulating"))
+        st.update(split, "walls and base")
         full = close_relief(sheet, extent)
     sizes.faces = len(full.cells)
     planner.plan(sizes.estimate())

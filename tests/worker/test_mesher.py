@@ -142,7 +142,7 @@ def test_stage_weights_follow_the_expected_work() -> None:
     big = StageSizes((1, 1024, 1024), "heightfield", 1024, 8, 200_000).estimate()
     assert list(small) == list(STAGES) and all(w >= 0 for w in small.values())
     assert small["simplify"] == 0 < big["simplify"]  # 256x256 fits in 200,000 faces; 1024x1024 does not
-    assert big["mesh"] > 10 * small["mesh"]
+    assert big["mesh"] > 4 * small["mesh"]  # the top grows with the area (16x), the walls and base with the border (4x)
     volume = StageSizes((64, 256, 256), "isosurface", 1024, 8, 50_000)
     before = volume.estimate()
     assert before["preprocess"] > before["write"]
