@@ -4,7 +4,7 @@ Workers post thousands of reports a second, and this route needs none of what a 
 request (cookies, XSRF, auth, templates, default headers, the access log's Prometheus samples): its token is its
 only credential. Measured with bench/run.py (wrk, 1,000 jobs), the handler cycle alone cost about as much as the
 hub's whole work on a report, so the route is an ``HTTPMessageDelegate`` of its own, matched before every other
-rule. It keeps the handlers' contract: the same bounds on bodies (:mod:`.bodies`), the same JSON errors
+rule. It keeps the handlers' contract: the same bounds on bodies (:func:`.bodies.bound`), the same JSON errors
 (:mod:`.errors`), a debug access line.
 """
 
@@ -21,9 +21,8 @@ from typing import Any
 
 import orjson
 from tornado import httputil
-from tornado.http1connection import HTTP1Connection
 
-from .bodies import DRAIN_BYTES, TOO_LARGE
+from .bodies import TOO_LARGE, bound
 from .callbacks import parse_body, parse_callback
 from .errors import EXPECTED, Answer, answer_for
 from .hub import ProgressHub
@@ -73,20 +72,15 @@ class CallbackRequest(httputil.HTTPMessageDelegate):
         self.start_line = start_line
         self.headers = headers
         config = self.route.hub.config
-        declared = headers.get("Content-Length", "0")
-        length = int(declared) if declared.isdigit() else DRAIN_BYTES + 1
-        if length > max(config.max_body_bytes, DRAIN_BYTES):
-            self.respond(answer_for(InvalidInput(413, TOO_LARGE), 413, TOO_LARGE))  # the connection then closes
+        try:
+            over = bound(self.connection, headers, config.max_body_bytes, config.body_timeout)
+        except InvalidInput as exc:
+            self.respond(answer_for(exc, 413, TOO_LARGE))  # unread: the connection then closes
             return None
         if start_line.method != "POST":
             self.refusal = InvalidInput(405, "Method Not Allowed")
-        elif length > config.max_body_bytes:
+        elif over:
             self.refusal = InvalidInput(413, TOO_LARGE)
-        if isinstance(self.connection, HTTP1Connection):  # tornado's server: the one that reads bodies
-            self.connection.set_max_body_size(max(config.max_body_bytes, length))
-            here = "Transfer-Encoding" not in headers and length <= _buffered(self.connection)
-            if not here:  # a body that is all here already cannot stall
-                self.connection.set_body_timeout(config.body_timeout)
         return None
 
     def data_received(self, chunk: bytes) -> Awaitable[None] | None:
@@ -139,25 +133,15 @@ class CallbackRequest(httputil.HTTPMessageDelegate):
         start = httputil.ResponseStartLine("HTTP/1.1", answer.status, reason)
         self.connection.write_headers(start, headers, None if self.start_line.method == "HEAD" else body)
         self.connection.finish()
-        _access(answer.status, self.start_line, self.headers, self.started)
+        _access(answer.status, self.start_line, self.started)
 
 
-def _access(status: int, start_line: httputil.RequestStartLine, headers: httputil.HTTPHeaders, started: float) -> None:
+def _access(status: int, start_line: httputil.RequestStartLine, started: float) -> None:
     """The access line: debug for an accepted callback, info for a refusal (a misconfigured worker shows up)."""
     level = logging.DEBUG if status < 400 else logging.INFO
     if log.isEnabledFor(level):
         elapsed = 1000 * (time.monotonic() - started)
         log.log(level, "%d %s %s %.2fms", status, start_line.method, start_line.path, elapsed)
-
-
-def _buffered(connection: HTTP1Connection) -> int:
-    """Bytes tornado has read off the connection's socket and not yet handed on; -1 if it does not say.
-
-    A worker's report arrives in the same packet as its headers, so its body is nearly always here already:
-    its read then needs no timer (arming and cancelling one was 3 % of a callback's cost under load).
-    """
-    size = getattr(connection.stream, "_read_buffer_size", None)  # tornado's own count, private but long-stable
-    return size if isinstance(size, int) else -1
 
 
 def _date() -> str:
