@@ -3,16 +3,9 @@ the mesher builds them with, in physical coordinates (height-field solids are in
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-
-Progress = Callable[[float], None]
-
-
-def _ignore(_: float) -> None:
-    """The progress callback of work nobody watches."""
 
 
 @dataclass

@@ -85,9 +85,10 @@ def _interior_points(profile: np.ndarray, boundary: np.ndarray, field: SizeField
         side /= 2
         cells = cells[(cells[:, 0] - side / 2 < length) & (cells[:, 1] - side / 2 < top)]  # the roots overhang
     grid = np.concatenate(leaves)
-    layer = _kept(_inside(_layer(boundary), profile), field, boundary)
+    guards = _guard_circles(boundary)  # once for both sets of points: each is a dense edges x points pass
+    layer = _kept(_inside(_layer(boundary), profile), field, boundary, guards)
     spaced = _spaced(layer, 0.6 * field(layer))
-    grid = _kept(_inside(grid, profile), field, boundary)
+    grid = _kept(_inside(grid, profile), field, boundary, guards)
     if len(spaced) and len(grid):
         from scipy.spatial import cKDTree
 
@@ -113,17 +114,19 @@ def _inside(points: np.ndarray, profile: np.ndarray) -> np.ndarray:
     return points[(x > 0) & (x < profile[-1, 0]) & (y > 0) & (y < np.interp(x, profile[:, 0], profile[:, 1]))]
 
 
-def _kept(points: np.ndarray, field: SizeField, boundary: np.ndarray) -> np.ndarray:
-    """``points`` at least 0.4 spacing from the boundary, and outside each boundary edge's guard circle (the pairs
-    to test found by distance first: a point is near an edge only within its margin plus the half edge of the
-    edge's middle)."""
+def _kept(
+    points: np.ndarray, field: SizeField, boundary: np.ndarray, guards: tuple[np.ndarray, np.ndarray]
+) -> np.ndarray:
+    """``points`` at least 0.4 spacing from the boundary, and outside each boundary edge's guard circle (``guards``:
+    their centres and radii, from :func:`_guard_circles`). The pairs to test are found by distance first: a point
+    is near an edge only within its margin plus the half edge of the edge's middle."""
     from scipy.spatial import cKDTree
 
     if not len(points):
         return points
     margin = 0.4 * field(points)
     a, b = boundary, np.roll(boundary, -1, axis=0)
-    centres, radii = _guard_circles(boundary)
+    centres, radii = guards
     here = cKDTree(points)
     half = np.linalg.norm(b - a, axis=1) / 2
     near = here.sparse_distance_matrix(cKDTree((a + b) / 2), margin.max() + half.max(), output_type="ndarray")
